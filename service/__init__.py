@@ -1,0 +1,1 @@
+"""Clinic intake service: pre-consultation forms, red-flag triage and the reception queue."""

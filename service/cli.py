@@ -1,0 +1,98 @@
+"""Command line for staff accounts, tokens and maintenance. Bad input: one line, exit 1."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import audit
+from service.database import SchemaBehindError, check_schema, sqlalchemy_config
+from service.settings import SettingsError, get_settings
+from service.staff import AccountError, Role, create_token, create_user
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a migrated database, turning failures into one line."""
+
+    async def run() -> T:
+        config = sqlalchemy_config(get_settings())
+        engine = config.get_engine()
+        try:
+            await check_schema(engine)
+            async with config.get_session() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (AccountError, SchemaBehindError, SettingsError) as error:
+        raise click.ClickException(str(error)) from None
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        message = f"cannot reach the database ({type(error).__name__}); check DATABASE_URL"
+        raise click.ClickException(message) from None
+
+
+def _role(_ctx: click.Context, _param: click.Parameter, value: str) -> Role:
+    try:
+        return Role.parse(value)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+def main() -> None:
+    """Clinic intake service: staff accounts, tokens and maintenance."""
+
+
+@main.group()
+def users() -> None:
+    """Staff user accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, callback=_role, help="reception, doctor or admin")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: Role, *, password_stdin: bool) -> None:
+    """Create a staff user who signs in with EMAIL."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def work(session: AsyncSession) -> str:
+        user = await create_user(session, email, role, password)
+        audit.record(session, audit.SYSTEM, "staff_user.created", user_id=str(user.id), role=role)
+        return user.email
+
+    click.echo(f"Created {role} user {_run(work)}.")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for other clinic systems."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", required=True, callback=_role, help="reception, doctor or admin")
+def tokens_create(name: str, role: Role) -> None:
+    """Create a token; it is printed once, as the last line, and only its hash is kept."""
+
+    async def work(session: AsyncSession) -> str:
+        token = await create_token(session, name, role)
+        audit.record(session, audit.SYSTEM, "api_token.created", name=name, role=role)
+        return token
+
+    token = _run(work)
+    click.echo(f"Token {name!r} ({role}). Store it now; it cannot be shown again:")
+    click.echo(token)

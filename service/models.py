@@ -1,0 +1,185 @@
+"""The stored records: intakes with their red flags and status history, staff, tokens, audit.
+
+One schema for SQLite and PostgreSQL. Column types come from Advanced Alchemy so UUIDs, UTC
+timestamps and JSON behave the same on both.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from advanced_alchemy.base import DefaultBase
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.queue.status import Status
+from service.triage.priority import Priority
+
+# Crockford-style alphabet without 0/O, 1/I/L and U: a patient reads the code out on the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+def new_reference() -> str:
+    """A short code like `K7M-4QX` (about 7 * 10^8 values; the unique index catches a clash)."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"{code[:3]}-{code[3:]}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Long enough for every level and status name; checked by the enums, not the database.
+_CODE = String(16)
+# A SQLite BIGINT primary key is not an alias of rowid and so never autoincrements.
+_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DefaultBase):
+    __abstract__ = True
+
+
+class Intake(Base):
+    """One patient's submitted pre-consultation form, and where it stands in the queue."""
+
+    __tablename__ = "intake"
+
+    # uuid4: 122 random bits, so knowing one id says nothing about another (contract).
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    reference: Mapped[str] = mapped_column(String(16), unique=True, default=new_reference)
+    language: Mapped[str] = mapped_column(String(8))
+    questionnaire_version: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, object]] = mapped_column(JsonB)
+    consent_version: Mapped[str] = mapped_column(String(32))
+    consent_text: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    status: Mapped[str] = mapped_column(_CODE, default=Status.NEW.value)
+    computed_priority: Mapped[str] = mapped_column(_CODE)
+    rule_set_version: Mapped[str] = mapped_column(String(32))
+    override_priority: Mapped[str | None] = mapped_column(_CODE)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
+    overridden_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # The effective level's rank (Priority.rank): kept so the queue order can come from an index.
+    queue_rank: Mapped[int] = mapped_column(SmallInteger)
+    # Bumped on every change a summary shows (override, re-triage): the PDF cache key and ETag.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+
+    red_flags: Mapped[list[RedFlag]] = relationship(
+        back_populates="intake", cascade="all, delete-orphan", order_by="RedFlag.id"
+    )
+    status_history: Mapped[list[StatusChange]] = relationship(
+        back_populates="intake", cascade="all, delete-orphan", order_by="StatusChange.id"
+    )
+
+    __table_args__ = (
+        Index("ix_intake_queue", "status", "queue_rank", "submitted_at"),
+        Index("ix_intake_submitted_at", "submitted_at"),
+    )
+
+    @property
+    def priority(self) -> Priority:
+        """The level the clinic acts on: the doctor's override when there is one."""
+        return Priority(self.override_priority or self.computed_priority)
+
+    def set_priorities(self, computed: Priority, override: Priority | None) -> None:
+        """The one place `computed_priority`, `override_priority` and `queue_rank` change."""
+        self.computed_priority = computed.value
+        self.override_priority = override.value if override else None
+        self.queue_rank = (override or computed).rank
+
+
+class RedFlag(Base):
+    """A rule that fired for an intake, with the answers that made it fire.
+
+    Re-triage keeps earlier flags and marks them superseded, so the history stays readable.
+    """
+
+    __tablename__ = "red_flag"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    intake_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("intake.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    rule_set_version: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(_CODE)
+    triggering_answers: Mapped[dict[str, object]] = mapped_column(JsonB)
+    fired_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+    intake: Mapped[Intake] = relationship(back_populates="red_flags")
+
+    __table_args__ = (Index("ix_red_flag_intake", "intake_id"),)
+
+
+class StatusChange(Base):
+    """One step of an intake through the queue; the first row is its submission as `new`."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    intake_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("intake.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(_CODE)
+    to_status: Mapped[str] = mapped_column(_CODE)
+    changed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    changed_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
+
+    intake: Mapped[Intake] = relationship(back_populates="status_history")
+
+    __table_args__ = (Index("ix_status_change_intake", "intake_id"),)
+
+
+class StaffUser(Base):
+    """A person at the clinic who signs in: reception, doctor or admin."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(_CODE)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class ApiToken(Base):
+    """A machine credential with a role. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(_CODE)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class AuditEvent(Base):
+    """Who did what to which intake, and when. Append-only: database triggers refuse changes.
+
+    It holds ids only, never answers, so it can outlive an erased intake (no foreign keys).
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    actor_kind: Mapped[str] = mapped_column(_CODE)  # staff, token, system, patient
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    intake_id: Mapped[UUID | None] = mapped_column(GUID)
+    detail: Mapped[dict[str, object]] = mapped_column(JsonB, default=dict)
+
+    __table_args__ = (
+        Index("ix_audit_event_intake", "intake_id"),
+        Index("ix_audit_event_occurred_at", "occurred_at"),
+    )

@@ -1,0 +1,1 @@
+"""HTTP handlers: each turns a request into a call on the domain and back again."""

@@ -1,0 +1,74 @@
+"""Shared fixtures: a fresh migrated database per test, the app on it, and a client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import URL
+
+from service.app import create_app
+from service.settings import get_settings
+from tests.databases import BACKEND, DatabaseFactory, database_factory
+
+
+def pytest_report_header() -> str:
+    return f"database backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test that asks for a database is marked for the PostgreSQL pass of .ci/run.
+    for item in items:
+        if {"databases", "database_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+    # Tests of PostgreSQL itself (an outage, LISTEN/NOTIFY) belong to the PostgreSQL pass only:
+    # deselected, and so counted as such, in the SQLite pass.
+    if BACKEND != "postgresql":
+        postgres_only = [item for item in items if item.get_closest_marker("postgresql")]
+        if postgres_only:
+            config.hook.pytest_deselected(items=postgres_only)
+            items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    with database_factory(tmp_path_factory.mktemp("databases")) as factory:
+        yield factory
+
+
+@pytest.fixture
+def database_url(databases: DatabaseFactory) -> URL:
+    return databases.migrated()
+
+
+@pytest.fixture
+def service_env(
+    database_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The environment the service reads, pointed at this test's database and folder."""
+    env = {
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "VAR_DIR": str(tmp_path / "var"),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
+        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
+        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app(service_env: dict[str, str]) -> Litestar:
+    return create_app()
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client

@@ -1,0 +1,110 @@
+"""Fresh, migrated databases for tests: SQLite files, or PostgreSQL databases from a template.
+
+`TEST_DATABASE=postgresql` selects PostgreSQL (the second pass of `.ci/run`); the server is
+`TEST_POSTGRES_URL`, by default the one the project's machines run at 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from sqlalchemy.engine import URL, make_url
+
+from service.database import alembic_config
+
+BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+POSTGRES_URL = make_url(
+    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+)
+
+
+def migrate(url: str | URL, revision: str = "head") -> None:
+    config = alembic_config()
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision)
+
+
+def _postgres(database: str) -> URL:
+    return POSTGRES_URL.set(drivername="postgresql", database=database)
+
+
+async def _admin(sql: str) -> None:
+    dsn = POSTGRES_URL.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def create_postgres_database(name: str, template: str | None = None) -> URL:
+    clause = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"{clause}'))
+    return _postgres(name)
+
+
+def drop_postgres_database(name: str) -> None:
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class DatabaseFactory:
+    """Makes a migrated template once, then copies it for each test that asks."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.prefix = f"intake_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self._template: str | None = None
+        self._made: list[str] = []
+
+    def _template_name(self) -> str:
+        if self._template is None:
+            if BACKEND == "postgresql":
+                self._template = f"{self.prefix}_template"
+                migrate(create_postgres_database(self._template))
+            else:
+                template = self.workdir / "template.sqlite3"
+                migrate(f"sqlite:///{template}")
+                self._template = str(template)
+        return self._template
+
+    def empty(self) -> URL:
+        """A database with no tables at all, for migration tests."""
+        name = f"{self.prefix}_{len(self._made)}"
+        self._made.append(name)
+        if BACKEND == "postgresql":
+            return create_postgres_database(name)
+        return make_url(f"sqlite:///{self.workdir / name}.sqlite3")
+
+    def migrated(self) -> URL:
+        """A fresh database at the head revision."""
+        template = self._template_name()
+        name = f"{self.prefix}_{len(self._made)}"
+        self._made.append(name)
+        if BACKEND == "postgresql":
+            return create_postgres_database(name, template=template)
+        target = self.workdir / f"{name}.sqlite3"
+        shutil.copyfile(template, target)
+        return make_url(f"sqlite:///{target}")
+
+    def drop_all(self) -> None:
+        if BACKEND == "postgresql":
+            for name in [*self._made, *([self._template] if self._template else [])]:
+                drop_postgres_database(name)
+
+
+@contextmanager
+def database_factory(workdir: Path) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(workdir)
+    try:
+        yield factory
+    finally:
+        factory.drop_all()

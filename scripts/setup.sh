@@ -1,0 +1,82 @@
+# Sourced by scripts/run and scripts/test: system packages, a virtualenv, and the project in it.
+# Usage: setup_project runtime|test
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv"
+
+# Debian/Ubuntu packages. WeasyPrint needs Pango; libharfbuzz-subset0 makes font subsetting
+# fast and byte-stable; the fonts render Latin and Malayalam without fetching anything.
+RUNTIME_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core)
+# The browser tests drive Debian's Chromium; pdftoppm turns summaries into pictures.
+TEST_PACKAGES=(chromium poppler-utils)
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+ensure_system_packages() {
+  local missing=() package
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    say "not a Debian or Ubuntu system: make sure these are installed: $*"
+    return 0
+  fi
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing system packages; install them with:"
+    printf '    sudo apt-get update && sudo apt-get install -y %s\n' "${missing[*]}" >&2
+    exit 1
+  fi
+  say "installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  say "Python 3.11 or newer is needed (apt-get install python3)"
+  exit 1
+}
+
+ensure_venv() {
+  local extras="$1" stamp digest
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtualenv in .venv"
+    "$(find_python)" -m venv "$VENV"
+  fi
+  # Reinstall only when the declared dependencies or the pins change.
+  digest="$(cat "$REPO/pyproject.toml" "$REPO/constraints.txt" | sha256sum | cut -c1-16)-$extras"
+  stamp="$VENV/.installed"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    say "installing the project and its pinned dependencies"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -c "$REPO/constraints.txt" -e "$REPO[$extras]"
+    echo "$digest" > "$stamp"
+  fi
+}
+
+setup_project() {
+  local kind="$1"
+  # Debian's own Python needs python3-venv to make a virtualenv; others bring it along.
+  if [ ! -x "$VENV/bin/python" ] && ! "$(find_python)" -c 'import ensurepip, venv' 2>/dev/null; then
+    RUNTIME_PACKAGES+=(python3-venv)
+  fi
+  if [ "$kind" = test ]; then
+    ensure_system_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    ensure_venv test
+  else
+    ensure_system_packages "${RUNTIME_PACKAGES[@]}"
+    ensure_venv runtime
+  fi
+  cd "$REPO"
+}

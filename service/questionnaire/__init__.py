@@ -1,0 +1,58 @@
+"""The intake questionnaire: its reviewed definition, answer validation and FHIR rendering."""
+
+from service.questionnaire._answers import age_on
+from service.questionnaire._fhir import to_fhir_questionnaire
+from service.questionnaire._loader import (
+    DEFAULT_DEFINITION,
+    QuestionnaireError,
+    load_questionnaire,
+    parse_questionnaire,
+)
+from service.questionnaire._messages import error_messages
+from service.questionnaire._model import (
+    AnswerOption,
+    AnswerValue,
+    Consent,
+    EnableWhen,
+    Item,
+    ItemType,
+    Limits,
+    Questionnaire,
+    Section,
+    TextFormat,
+)
+from service.questionnaire._text import LANGUAGES, Language, LocalizedText, is_language
+from service.questionnaire._validation import (
+    AnswerError,
+    KeepWhenDisabled,
+    ValidationResult,
+    validate_answers,
+)
+
+__all__ = [
+    "DEFAULT_DEFINITION",
+    "LANGUAGES",
+    "AnswerError",
+    "AnswerOption",
+    "AnswerValue",
+    "Consent",
+    "EnableWhen",
+    "Item",
+    "ItemType",
+    "KeepWhenDisabled",
+    "Language",
+    "Limits",
+    "LocalizedText",
+    "Questionnaire",
+    "QuestionnaireError",
+    "Section",
+    "TextFormat",
+    "ValidationResult",
+    "age_on",
+    "error_messages",
+    "is_language",
+    "load_questionnaire",
+    "parse_questionnaire",
+    "to_fhir_questionnaire",
+    "validate_answers",
+]

@@ -49,19 +49,22 @@ find_python() {
 }
 
 ensure_venv() {
-  local extras="$1" stamp digest
+  local kind="$1" stamp digest target="$REPO"
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the virtualenv in .venv"
     "$(find_python)" -m venv "$VENV"
   fi
   # Reinstall only when the declared dependencies or the pins change.
-  digest="$(cat "$REPO/pyproject.toml" "$REPO/constraints.txt" | sha256sum | cut -c1-16)-$extras"
+  # A test install has everything the runtime needs.
+  digest="$(cat "$REPO/pyproject.toml" "$REPO/constraints.txt" | sha256sum | cut -c1-16)"
   stamp="$VENV/.installed"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+  [ "$kind" = test ] && target="$REPO[test]"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest-test" ] \
+     && [ "$(cat "$stamp" 2>/dev/null)" != "$digest-$kind" ]; then
     say "installing the project and its pinned dependencies"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -c "$REPO/constraints.txt" -e "$REPO[$extras]"
-    echo "$digest" > "$stamp"
+    "$VENV/bin/python" -m pip install --quiet -c "$REPO/constraints.txt" -e "$target"
+    echo "$digest-$kind" > "$stamp"
   fi
 }
 

@@ -1,0 +1,149 @@
+"""`python -m service users|tokens ...`: real processes, real database, one clear line on errors."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.models import ApiToken, AuditEvent, StaffUser
+from service.settings import ROOT, async_database_url
+from service.staff import hash_token
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def rows(env: dict[str, str], model: type) -> list:  # type: ignore[type-arg]
+    async def read() -> list:  # type: ignore[type-arg]
+        engine = create_async_engine(async_database_url(env["DATABASE_URL"]))
+        try:
+            async with engine.connect() as connection:
+                return list((await connection.execute(select(model))).all())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_users_create_stores_an_argon2_hash_and_an_audit_event(service_env: dict[str, str]) -> None:
+    result = cli(
+        service_env,
+        "users",
+        "create",
+        "Doctor@Example.org",
+        "--role",
+        "doctor",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    [user] = rows(service_env, StaffUser)
+    assert user.email == "doctor@example.org"
+    assert user.role == "doctor"
+    assert user.password_hash.startswith("$argon2id$")
+    assert "a long enough password" not in user.password_hash
+    [event] = rows(service_env, AuditEvent)
+    assert event.action == "staff_user.created"
+    assert event.detail == {"user_id": str(user.id), "role": "doctor"}
+
+
+def test_users_create_prompts_for_the_password_without_stdin(service_env: dict[str, str]) -> None:
+    result = cli(
+        service_env,
+        "users",
+        "create",
+        "r@example.org",
+        "--role",
+        "reception",
+        stdin="prompted password 1\nprompted password 1\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert [user.role for user in rows(service_env, StaffUser)] == ["reception"]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (
+            ["users", "create", "a@example.org", "--role", "nurse", "--password-stdin"],
+            "long enough password\n",
+            "unknown role 'nurse'",
+        ),
+        (
+            ["users", "create", "not-an-email", "--role", "doctor", "--password-stdin"],
+            "long enough password\n",
+            "is not an email address",
+        ),
+        (
+            ["users", "create", "a@example.org", "--role", "doctor", "--password-stdin"],
+            "short\n",
+            "at least 12 characters",
+        ),
+        (["tokens", "create", "ehr", "--role", "superuser"], "", "unknown role 'superuser'"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_stores_nothing(
+    service_env: dict[str, str], args: list[str], stdin: str, expected: str
+) -> None:
+    assert_one_clear_line(cli(service_env, *args, stdin=stdin), expected)
+    assert rows(service_env, StaffUser) == []
+    assert rows(service_env, ApiToken) == []
+
+
+def test_a_duplicate_user_is_refused(service_env: dict[str, str]) -> None:
+    args = ["users", "create", "d@example.org", "--role", "doctor", "--password-stdin"]
+    assert cli(service_env, *args, stdin="first password 12\n").returncode == 0
+    assert_one_clear_line(cli(service_env, *args, stdin="second password 12\n"), "already exists")
+    assert len(rows(service_env, StaffUser)) == 1
+
+
+def test_tokens_create_prints_the_token_once_as_the_last_line_and_keeps_only_its_hash(
+    service_env: dict[str, str],
+) -> None:
+    result = cli(service_env, "tokens", "create", "clinic EHR", "--role", "doctor")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+    [stored] = rows(service_env, ApiToken)
+    assert stored.token_hash == hash_token(token)
+    assert token not in repr(tuple(stored))
+    assert_one_clear_line(
+        cli(service_env, "tokens", "create", "clinic EHR", "--role", "admin"), "already exists"
+    )
+
+
+def test_an_unreachable_database_gets_one_clear_line(service_env: dict[str, str]) -> None:
+    env = {**service_env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/clinic"}
+    result = cli(env, "tokens", "create", "x", "--role", "doctor")
+    assert_one_clear_line(result, "cannot reach the database")
+
+
+def test_an_unmigrated_database_says_what_to_run(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**service_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    result = cli(env, "tokens", "create", "x", "--role", "doctor")
+    assert_one_clear_line(result, "run `alembic upgrade head`")

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.openapi.config import OpenAPIConfig
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import check_schema, sqlalchemy_config
+from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.web.health import health
@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # One that is up but not migrated is: serving it would fail on every request.
         try:
             await check_schema(db.get_engine())
+        except SchemaBehindError as error:
+            log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
+            raise
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             log.warning(
                 "database unavailable at start; schema not checked", error=type(error).__name__

@@ -12,6 +12,7 @@ _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
+    structlog.stdlib.PositionalArgumentsFormatter(),
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
 
@@ -45,3 +46,5 @@ def configure_logging(level: str = "INFO") -> None:
     # Replace our own handler when the app is built again; leave others (pytest's) in place.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level)
+    # Alembic narrates every schema check at INFO; only its warnings matter at run time.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

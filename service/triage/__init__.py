@@ -1,0 +1,39 @@
+"""Red-flag triage: the rule sets, the pure engine, and what the patient is told."""
+
+from service.triage._conditions import ConditionError
+from service.triage._engine import (
+    FiredRule,
+    Triage,
+    TriggeringAnswers,
+    emergency_answers,
+    evaluate,
+    is_emergency_answer,
+)
+from service.triage._ruleset import (
+    DEFAULT_RULES,
+    Rule,
+    RuleSet,
+    RuleSetError,
+    check_rule_file,
+    load_rule_set,
+    parse_rule_set,
+)
+from service.triage.priority import Priority
+
+__all__ = [
+    "DEFAULT_RULES",
+    "ConditionError",
+    "FiredRule",
+    "Priority",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
+    "Triage",
+    "TriggeringAnswers",
+    "check_rule_file",
+    "emergency_answers",
+    "evaluate",
+    "is_emergency_answer",
+    "load_rule_set",
+    "parse_rule_set",
+]

@@ -1,5 +1,14 @@
 """Red-flag triage: the rule sets, the pure engine, and what the patient is told."""
 
+from service.triage._advice import (
+    Advice,
+    Education,
+    Notice,
+    PatientAdvice,
+    load_advice,
+    patient_advice,
+    reference_line,
+)
 from service.triage._conditions import ConditionError
 from service.triage._engine import (
     FiredRule,
@@ -22,8 +31,12 @@ from service.triage.priority import Priority
 
 __all__ = [
     "DEFAULT_RULES",
+    "Advice",
     "ConditionError",
+    "Education",
     "FiredRule",
+    "Notice",
+    "PatientAdvice",
     "Priority",
     "Rule",
     "RuleSet",
@@ -34,6 +47,9 @@ __all__ = [
     "emergency_answers",
     "evaluate",
     "is_emergency_answer",
+    "load_advice",
     "load_rule_set",
     "parse_rule_set",
+    "patient_advice",
+    "reference_line",
 ]

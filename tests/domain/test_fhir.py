@@ -1,0 +1,94 @@
+"""The questionnaire as FHIR R4: parsed by the fhir.resources models, complete, bilingual."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
+
+from service.questionnaire import Language, load_questionnaire, to_fhir_questionnaire
+from service.questionnaire._fhir import TRANSLATION
+
+# fhir.resources 8 models R5 at the top level and R4B (4.3) in fhir.resources.R4B; its
+# Questionnaire is the R4 structure.
+
+
+def _walk(items: list[Any]) -> list[Any]:
+    found = []
+    for item in items:
+        found.append(item)
+        found.extend(_walk(item.get("item", [])))
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "ml"])
+def test_parses_as_a_fhir_questionnaire(language: Language) -> None:
+    resource = to_fhir_questionnaire(load_questionnaire(), language)
+    parsed = FhirQuestionnaire.model_validate(resource)
+    assert parsed.version == "2026.11.1"
+    assert parsed.language == language
+    assert parsed.status == "active"
+    assert parsed.item is not None
+    assert [group.linkId for group in parsed.item] == [
+        "patient", "concern", "leakage", "warning_signs", "nerves", "medicines", "fertility",
+        "consent",
+    ]  # fmt: skip
+
+
+def test_every_item_with_required_enable_when_and_options() -> None:
+    questionnaire = load_questionnaire()
+    resource = to_fhir_questionnaire(questionnaire, "en")
+    items = {item["linkId"]: item for item in _walk(resource["item"])}
+    assert set(questionnaire.items) <= set(items)
+    for link_id, item in questionnaire.items.items():
+        rendered = items[link_id]
+        assert rendered["required"] is item.required
+        assert [
+            option["valueCoding"]["code"] for option in rendered.get("answerOption", [])
+        ] == list(item.codes)
+    assert items["leakage"]["enableWhen"] == [
+        {"question": "main_concern", "operator": "=", "answerCoding": {"code": "semen_leakage"}}
+    ]
+    assert items["self_harm_thoughts"]["enableWhen"] == [
+        {"question": "antidepressant", "operator": "=", "answerBoolean": True}
+    ]
+    assert items["leakage_when"]["repeats"] is True
+    assert items["leakage_when"]["type"] == "choice"
+    assert items["concern_details"]["maxLength"] == 2000
+    assert {"url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 1} in items[
+        "blood_in_semen_episodes"
+    ]["extension"]
+
+
+def test_other_language_rides_in_the_translation_extension() -> None:
+    resource = to_fhir_questionnaire(load_questionnaire(), "ml")
+    fever = next(item for item in _walk(resource["item"]) if item["linkId"] == "fever")
+    assert fever["text"] == "കഴിഞ്ഞ ചില ദിവസങ്ങളിൽ പനിയോ കുളിരോ ഉണ്ടായിട്ടുണ്ടോ?"
+    (translation,) = fever["_text"]["extension"]
+    assert translation["url"] == TRANSLATION
+    assert translation["extension"] == [
+        {"url": "lang", "valueCode": "en"},
+        {"url": "content", "valueString": "Have you had a fever or chills in the last few days?"},
+    ]
+    for item in _walk(resource["item"]):
+        assert item["_text"]["extension"][0]["url"] == TRANSLATION, item["linkId"]
+        for option in item.get("answerOption", []):
+            assert option["valueCoding"]["_display"]["extension"][0]["url"] == TRANSLATION
+
+
+def test_consent_text_and_version_are_in_the_resource() -> None:
+    resource = to_fhir_questionnaire(load_questionnaire(), "en")
+    terms = next(
+        item for item in _walk(resource["item"]) if item["linkId"] == "consent_privacy-consent-text"
+    )
+    assert terms["type"] == "display"
+    assert terms["extension"][0]["valueString"] == "privacy-2026.11.1"
+
+
+def test_canonical_url_can_be_set_by_the_caller() -> None:
+    questionnaire = load_questionnaire()
+    assert "url" not in to_fhir_questionnaire(questionnaire, "en")
+    url = "https://clinic.example/fhir/Questionnaire/intake"
+    resource = to_fhir_questionnaire(questionnaire, "en", canonical_url=url)
+    assert FhirQuestionnaire.model_validate(resource).url == url

@@ -2,6 +2,7 @@
 
 from service.questionnaire._answers import age_on
 from service.questionnaire._fhir import to_fhir_questionnaire
+from service.questionnaire._form import answers_from_form
 from service.questionnaire._loader import (
     DEFAULT_DEFINITION,
     QuestionnaireError,
@@ -49,6 +50,7 @@ __all__ = [
     "TextFormat",
     "ValidationResult",
     "age_on",
+    "answers_from_form",
     "error_messages",
     "is_language",
     "load_questionnaire",

@@ -101,9 +101,9 @@ def load_rule_set(
     return _load(Path(path or DEFAULT_RULES), questionnaire or load_questionnaire())
 
 
-def check_rule_file(path: Path | str) -> list[str]:
+def check_rule_file(path: Path | str, questionnaire: Questionnaire | None = None) -> list[str]:
     """Load `path` as `rules check` does; return a summary, or raise `RuleSetError`."""
-    rule_set = load_rule_set(path)
+    rule_set = load_rule_set(path, questionnaire)
     counts = ", ".join(
         f"{sum(rule.level is level for rule in rule_set.rules)} {level}" for level in Priority
     )

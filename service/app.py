@@ -8,21 +8,41 @@ from contextlib import asynccontextmanager
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
+from service.intake import Clinic
 from service.logs import configure_logging
+from service.questionnaire import QuestionnaireError
 from service.settings import Settings, get_settings
+from service.triage import RuleSetError
+from service.web.api.intakes import IntakeController
+from service.web.api.questionnaire import questionnaire
 from service.web.health import health
+from service.web.problems import http_exception_handler, unexpected_error_handler
+from service.web.rate_limits import rate_limit_middleware
 
 log = structlog.get_logger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The service must not start; the message says why and what to do."""
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app from `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    try:
+        clinic = Clinic.load(settings)
+    except (QuestionnaireError, RuleSetError) as error:
+        # A questionnaire or rule set that fails its checks must never triage a patient.
+        log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
+        raise StartupError(str(error)) from None
     db = sqlalchemy_config(settings)
 
     @asynccontextmanager
@@ -41,8 +61,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         yield
 
     return Litestar(
-        route_handlers=[health],
-        plugins=[SQLAlchemyPlugin(config=db)],
+        route_handlers=[health, questionnaire, IntakeController],
+        dependencies={"clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False)},
+        plugins=[
+            SQLAlchemyPlugin(config=db),
+            ProblemDetailsPlugin(ProblemDetailsConfig()),
+        ],
+        middleware=rate_limit_middleware(settings),
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: unexpected_error_handler,
+        },
         lifespan=[schema_guard],
         openapi_config=OpenAPIConfig(
             title="Clinic intake service",

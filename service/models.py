@@ -59,7 +59,11 @@ class Intake(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
     status: Mapped[str] = mapped_column(_CODE, default=Status.NEW.value)
     computed_priority: Mapped[str] = mapped_column(_CODE)
-    rule_set_version: Mapped[str] = mapped_column(String(32))
+    rule_set: Mapped[str] = mapped_column(String(64))
+    rule_set_version: Mapped[int] = mapped_column(Integer)
+    # Exactly what the patient was told after submitting, in their language:
+    # {"first": [...], "next_steps": "...", "education": [...]}.
+    advice: Mapped[dict[str, object]] = mapped_column(JsonB)
     override_priority: Mapped[str | None] = mapped_column(_CODE)
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
@@ -106,7 +110,7 @@ class RedFlag(Base):
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
     intake_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("intake.id", ondelete="CASCADE"))
     rule_id: Mapped[str] = mapped_column(String(64))
-    rule_set_version: Mapped[str] = mapped_column(String(32))
+    rule_set_version: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(_CODE)
     triggering_answers: Mapped[dict[str, object]] = mapped_column(JsonB)
     fired_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)

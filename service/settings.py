@@ -36,6 +36,8 @@ class Settings:
     login_rate_limit_per_minute: int
     log_level: str
     sqlite_synchronous: str
+    questionnaire_file: Path | None
+    rule_set_file: Path | None
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,6 +84,11 @@ def _bool(name: str, *, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name, "").strip()
+    return Path(raw) if raw else None
+
+
 def _secret_key(var_dir: Path) -> str:
     """SECRET_KEY, or a random one kept under var/ so sessions survive a restart."""
     if key := os.environ.get("SECRET_KEY", "").strip():
@@ -122,4 +129,6 @@ def get_settings() -> Settings:
         login_rate_limit_per_minute=_int("LOGIN_RATE_LIMIT_PER_MINUTE", 10),
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         sqlite_synchronous=synchronous,
+        questionnaire_file=_path("QUESTIONNAIRE_FILE"),
+        rule_set_file=_path("RULE_SET_FILE"),
     )

@@ -1,0 +1,33 @@
+"""Intakes: a patient's validated answers, triaged and stored in one transaction."""
+
+from service.intake.clinic import Clinic
+from service.intake.stored import (
+    ToldAdvice,
+    advice_from_json,
+    advice_to_json,
+    answers_from_json,
+    answers_to_json,
+)
+from service.intake.submit import (
+    Accepted,
+    IdempotencyConflictError,
+    Rejected,
+    SubmitOutcome,
+    request_digest,
+    submit_intake,
+)
+
+__all__ = [
+    "Accepted",
+    "Clinic",
+    "IdempotencyConflictError",
+    "Rejected",
+    "SubmitOutcome",
+    "ToldAdvice",
+    "advice_from_json",
+    "advice_to_json",
+    "answers_from_json",
+    "answers_to_json",
+    "request_digest",
+    "submit_intake",
+]

@@ -1,0 +1,162 @@
+"""`POST /api/v1/intakes`: a patient's answers in, a reference code and what to do next out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_409_CONFLICT,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.intake import (
+    Accepted,
+    Clinic,
+    IdempotencyConflictError,
+    advice_from_json,
+    submit_intake,
+)
+from service.models import Intake
+from service.questionnaire import Language
+from service.triage import Priority
+from service.web.problems import FieldError, Problem, problem
+
+MAX_BODY = 64 * 1024
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class IntakeSubmission(msgspec.Struct, forbid_unknown_fields=True):
+    """Answers keyed by linkId: booleans, integers, strings, `YYYY-MM-DD` dates, lists of codes."""
+
+    language: Literal["en", "ml"]
+    answers: dict[str, Any]
+
+
+class RedFlagOut(msgspec.Struct):
+    rule: str
+    level: Priority
+    title: str
+
+
+class IntakeReceipt(msgspec.Struct):
+    id: str
+    reference: str
+    priority: Priority
+    red_flags: list[RedFlagOut]
+    advice: str
+    submitted_at: datetime
+
+
+def receipt(intake: Intake, clinic: Clinic) -> IntakeReceipt:
+    """The 201 body; built from what was stored, so a replay answers exactly as the first time."""
+    titles = {rule.id: rule.title for rule in clinic.rule_set.rules}
+    language: Language = "ml" if intake.language == "ml" else "en"
+    return IntakeReceipt(
+        id=str(intake.id),
+        reference=intake.reference,
+        priority=Priority(intake.computed_priority),
+        red_flags=[
+            RedFlagOut(
+                rule=flag.rule_id,
+                level=Priority(flag.level),
+                title=titles[flag.rule_id].get(language)
+                if flag.rule_id in titles
+                else flag.rule_id,
+            )
+            for flag in intake.red_flags
+            if flag.superseded_at is None
+        ],
+        advice="\n\n".join(advice_from_json(intake.advice).paragraphs),
+        submitted_at=intake.submitted_at,
+    )
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    """415 before the body is read: only JSON is accepted."""
+    media_type, _ = request.content_type
+    if media_type != "application/json":
+        raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the intake as application/json.")
+
+
+_ERRORS = {
+    status: ResponseSpec(
+        data_container=Problem, description=description, media_type="application/problem+json"
+    )
+    for status, description in [
+        (400, "The body is not valid JSON"),
+        (409, "The Idempotency-Key was used before with a different body"),
+        (413, "The body is over 64 KiB"),
+        (415, "The body is not JSON"),
+        (422, "Answers that need attention: one error per field"),
+        (429, "Too many intakes from this address; see Retry-After"),
+    ]
+}
+
+
+class IntakeController(Controller):
+    path = "/api/v1/intakes"
+
+    @post(
+        "/",
+        operation_id="submitIntake",
+        tags=["patient"],
+        summary="Submit a patient's answers",
+        status_code=HTTP_201_CREATED,
+        before_request=require_json,
+        request_max_body_size=MAX_BODY,
+        responses=_ERRORS,
+        opt={"rate_limit": "intake"},
+    )
+    async def submit(
+        self,
+        data: JSONBody[IntakeSubmission],
+        db_session: NamedDependency[AsyncSession],
+        clinic: NamedDependency[Clinic],
+        request: Request[Any, Any, Any],
+    ) -> Response[IntakeReceipt]:
+        """Validates, triages and stores the intake in one transaction. The same
+        `Idempotency-Key` with the same body returns the first response and stores nothing."""
+        key = request.headers.get("idempotency-key")
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+            raise problem(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "The Idempotency-Key header is not usable.",
+                errors=[
+                    FieldError(
+                        "Idempotency-Key", f"1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+                    )
+                ],
+            )
+        try:
+            outcome = await submit_intake(
+                db_session,
+                clinic,
+                language=data.language,
+                raw_answers=data.answers,
+                now=datetime.now(UTC),
+                idempotency_key=key,
+            )
+        except IdempotencyConflictError:
+            raise problem(
+                HTTP_409_CONFLICT, "This Idempotency-Key was already used with a different request."
+            ) from None
+        if not isinstance(outcome, Accepted):
+            raise problem(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "Some answers need attention.",
+                errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
+            )
+        return Response(
+            receipt(outcome.intake, clinic),
+            status_code=HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
+        )

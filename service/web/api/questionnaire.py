@@ -1,0 +1,30 @@
+"""`GET /api/v1/questionnaire`: the form as a FHIR R4 Questionnaire."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+
+from service.intake import Clinic
+from service.questionnaire import to_fhir_questionnaire
+from service.web import language
+
+
+@get(
+    "/api/v1/questionnaire",
+    operation_id="getQuestionnaire",
+    tags=["patient"],
+    summary="The intake questionnaire as a FHIR R4 Questionnaire",
+    media_type="application/fhir+json",
+)
+async def questionnaire(
+    request: Request[Any, Any, Any],
+    clinic: NamedDependency[Clinic],
+    lang: FromQuery[Literal["en", "ml"] | None] = None,
+) -> dict[str, Any]:
+    """Every item with its linkId, enableWhen, required flag and options; the other language
+    travels in FHIR translation extensions. Without `lang`, Accept-Language decides."""
+    return to_fhir_questionnaire(clinic.questionnaire, language.choose(request, lang))

@@ -1,0 +1,95 @@
+"""Errors from `/api/` as RFC 9457 problem details, in the contract's shape.
+
+`{"type", "title", "status", "detail", "errors": [{"field", "message"}]}`. No stack traces, SQL
+or other patients' data ever reach a response: unexpected errors are logged by class only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_TYPE_BASE = "https://clinic-intake.invalid/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct):
+    """The body of every `/api/` error response (documented in the OpenAPI schema)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: Iterable[FieldError] = (),
+    headers: dict[str, str] | None = None,
+    slug: str | None = None,
+) -> ProblemDetailsException:
+    """An exception that answers with a problem document; raise it from a handler or service."""
+    title = HTTPStatus(status).phrase
+    return ProblemDetailsException(
+        detail=detail,
+        status_code=status,
+        headers=headers,
+        type_=PROBLEM_TYPE_BASE + (slug or title.lower().replace(" ", "-")),
+        title=title,
+        extra={"errors": [msgspec.to_builtins(error) for error in errors]},
+    )
+
+
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    if isinstance(exc, ProblemDetailsException):
+        return exc
+    if isinstance(exc, ValidationException) and exc.status_code == HTTP_400_BAD_REQUEST:
+        # The body did not have the documented shape: a validation problem (contract: 422).
+        errors = [
+            FieldError(field=str(item.get("key") or "body"), message=str(item.get("message")))
+            for item in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(item, dict)
+        ] or [FieldError(field="body", message=exc.detail)]
+        return problem(
+            HTTP_422_UNPROCESSABLE_ENTITY, "The request body is not valid.", errors=errors
+        )
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in headers:
+        # Litestar's limiter says when its window resets; HTTP clients read Retry-After.
+        headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "60"))))
+    return problem(exc.status_code, exc.detail, headers=headers)
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _from_http_exception(exc).to_response(request)
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The class and the route only: an exception's text can quote answers or SQL.
+    log.error("unexpected error", error=type(exc).__name__, path=request.scope["path"])
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again."
+    ).to_response(request)

@@ -42,7 +42,8 @@ def to_fhir_questionnaire(
         "id": questionnaire.name.replace("_", "-"),
         "language": language,
         "version": questionnaire.version,
-        "name": questionnaire.name,
+        # FHIR wants a machine-friendly PascalCase name (cnl-0): clinic_intake -> ClinicIntake.
+        "name": "".join(part.capitalize() for part in questionnaire.name.split("_")),
         **_texts("title", questionnaire.title, language),
         "status": "active",
         "subjectType": ["Patient"],

@@ -29,6 +29,7 @@ def test_parses_as_a_fhir_questionnaire(language: Language) -> None:
     assert parsed.version == "2026.11.1"
     assert parsed.language == language
     assert parsed.status == "active"
+    assert parsed.name == "ClinicIntake"
     assert parsed.item is not None
     assert [group.linkId for group in parsed.item] == [
         "patient", "concern", "leakage", "warning_signs", "nerves", "medicines", "fertility",

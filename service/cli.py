@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -13,28 +15,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
+from service.intake import Clinic
+from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
+from service.questionnaire import QuestionnaireError, load_questionnaire
 from service.settings import SettingsError, get_settings
 from service.staff import AccountError, Role, create_token, create_user
+from service.triage import RuleSetError, check_rule_file
 
 T = TypeVar("T")
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on a migrated database, turning failures into one line."""
+    """Run `work` on a migrated database and commit; failures become one line (exit 1)."""
 
     async def run() -> T:
         config = sqlalchemy_config(get_settings())
         engine = config.get_engine()
         try:
             await check_schema(engine)
-            async with config.get_session() as session, session.begin():
-                return await work(session)
+            async with config.get_session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
         finally:
             await engine.dispose()
 
     try:
         return asyncio.run(run())
-    except (AccountError, SchemaBehindError, SettingsError) as error:
+    except (
+        AccountError,
+        SchemaBehindError,
+        SettingsError,
+        QuestionnaireError,
+        RuleSetError,
+    ) as error:
         raise click.ClickException(str(error)) from None
     except (SQLAlchemyError, OSError, TimeoutError) as error:
         message = f"cannot reach the database ({type(error).__name__}); check DATABASE_URL"
@@ -96,3 +110,51 @@ def tokens_create(name: str, role: Role) -> None:
     token = _run(work)
     click.echo(f"Token {name!r} ({role}). Store it now; it cannot be shown again:")
     click.echo(token)
+
+
+@main.group()
+def rules() -> None:
+    """Red-flag rule sets."""
+
+
+@rules.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--questionnaire",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check against this questionnaire (default: the one the service uses).",
+)
+def rules_check(file: Path, questionnaire: Path | None) -> None:
+    """Validate a rule-set FILE: names, types, levels and ids; exit 1 naming the rule at fault."""
+    try:
+        against = load_questionnaire(questionnaire or get_settings().questionnaire_file)
+        for line in check_rule_file(file, against):
+            click.echo(line)
+    except (QuestionnaireError, RuleSetError, SettingsError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+def retriage() -> None:
+    """Re-evaluate open intakes under the current rule set; safe to run again."""
+    clinic = _clinic()
+
+    async def work(session: AsyncSession) -> RetriageReport:
+        total = await count_open(session)
+        with click.progressbar(
+            length=total, label="Re-triaging open intakes", file=sys.stderr
+        ) as bar:
+            return await retriage_open_intakes(session, clinic, datetime.now(UTC), bar.update)
+
+    report = _run(work)
+    click.echo(
+        f"{report.examined} open intakes examined, {report.reevaluated} re-evaluated, "
+        f"{report.level_changed} changed level."
+    )
+
+
+def _clinic() -> Clinic:
+    try:
+        return Clinic.load(get_settings())
+    except (QuestionnaireError, RuleSetError, SettingsError) as error:
+        raise click.ClickException(str(error)) from None

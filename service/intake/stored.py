@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from service.models import RedFlag
 from service.questionnaire import AnswerValue, ItemType, Questionnaire
-from service.triage import PatientAdvice
+from service.triage import PatientAdvice, Triage
 
 
 def answers_to_json(answers: Mapping[str, AnswerValue]) -> dict[str, object]:
@@ -71,3 +72,17 @@ def advice_from_json(stored: Mapping[str, object]) -> ToldAdvice:
         next_steps=str(stored.get("next_steps") or ""),
         education=texts("education"),
     )
+
+
+def red_flags_of(triage: Triage, fired_at: datetime) -> list[RedFlag]:
+    """The rows that record which rules fired, and on which answers."""
+    return [
+        RedFlag(
+            rule_id=fired.rule_id,
+            rule_set_version=fired.rule_set_version,
+            level=fired.level.value,
+            triggering_answers=answers_to_json(dict(fired.triggering_answers)),
+            fired_at=fired_at,
+        )
+        for fired in triage.fired
+    ]

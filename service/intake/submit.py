@@ -21,8 +21,8 @@ from sqlalchemy.orm import selectinload
 
 from service import audit
 from service.intake.clinic import Clinic
-from service.intake.stored import advice_to_json, answers_to_json
-from service.models import Intake, RedFlag, StatusChange, new_reference
+from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
+from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.queue import Status
 from service.triage import evaluate, is_emergency_answer, patient_advice
@@ -106,16 +106,7 @@ async def submit_intake(
         advice=advice_to_json(told),
         idempotency_key=idempotency_key,
         request_digest=digest,
-        red_flags=[
-            RedFlag(
-                rule_id=fired.rule_id,
-                rule_set_version=fired.rule_set_version,
-                level=fired.level.value,
-                triggering_answers=answers_to_json(dict(fired.triggering_answers)),
-                fired_at=now,
-            )
-            for fired in triage.fired
-        ],
+        red_flags=red_flags_of(triage, now),
         status_history=[StatusChange(from_status=None, to_status=Status.NEW.value, changed_at=now)],
     )
     intake.set_priorities(triage.level, None)

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, cast
 
+from service.questionnaire._fields import FieldReader
 from service.questionnaire._model import (
     OPERATORS,
     AnswerOption,
@@ -21,7 +22,7 @@ from service.questionnaire._model import (
     Section,
     TextFormat,
 )
-from service.questionnaire._text import LANGUAGES, LocalizedText
+from service.questionnaire._text import LANGUAGES
 
 DEFAULT_DEFINITION = Path(__file__).with_name("definition.toml")
 
@@ -84,16 +85,13 @@ def parse_questionnaire(document: Mapping[str, object]) -> Questionnaire:
     return questionnaire
 
 
-class _Reader:
-    """Collects every fault in one pass so a clinician can fix the whole file at once."""
+class _Reader(FieldReader):
+    """Reads the questionnaire's structure; items may refer only to items read before them."""
 
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        super().__init__()
         self.seen: dict[str, ItemType | None] = {}  # link_id -> type (None for a section)
         self.options: dict[str, tuple[str, ...]] = {}
-
-    def fail(self, where: str, problem: str) -> None:
-        self.problems.append(f"{where}: {problem}")
 
     def questionnaire(self, doc: Mapping[str, object]) -> Questionnaire | None:
         where = "questionnaire"
@@ -364,51 +362,3 @@ class _Reader:
         if version is None or text is None:
             return None
         return Consent(version=version, text=text)
-
-    def text(
-        self, where: str, raw: Mapping[str, object], key: str, *, required: bool = True
-    ) -> LocalizedText | None:
-        value = raw.get(key)
-        if value is None:
-            if required:
-                self.fail(where, f"missing '{key}' (English and Malayalam)")
-            return None
-        if not isinstance(value, Mapping):
-            self.fail(where, f"'{key}' must be a table with en and ml")
-            return None
-        self.unknown_keys(f"{where} {key}", value, set(LANGUAGES))
-        return self.languages(f"{where} {key}", value)
-
-    def languages(self, where: str, raw: Mapping[str, object]) -> LocalizedText | None:
-        names = {"en": "English", "ml": "Malayalam"}
-        texts: dict[str, str] = {}
-        for language in LANGUAGES:
-            value = raw.get(language)
-            if not isinstance(value, str) or not value.strip():
-                self.fail(where, f"missing {names[language]} text ('{language}')")
-            else:
-                texts[language] = value.strip()
-        if len(texts) != len(LANGUAGES):
-            return None
-        return LocalizedText(en=texts["en"], ml=texts["ml"])
-
-    def string(self, where: str, raw: Mapping[str, object], key: str) -> str | None:
-        value = raw.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.fail(where, f"missing '{key}'")
-            return None
-        return value.strip()
-
-    def flag(self, where: str, raw: Mapping[str, object], key: str) -> bool:
-        value = raw.get(key, False)
-        if not isinstance(value, bool):
-            self.fail(where, f"'{key}' must be true or false, not {value!r}")
-            return False
-        return value
-
-    def unknown_keys(
-        self, where: str, raw: Mapping[str, object], known: set[str] | frozenset[str]
-    ) -> None:
-        for key in raw:
-            if key not in known:
-                self.fail(where, f"unknown key '{key}'")

@@ -132,11 +132,7 @@ def _fired(
         # A "no" did not make the rule fire; an unanswered item has nothing to show.
         if value is not None and value is not False:
             triggering.append((name, value))
+    # Positional: this runs for every fired rule of every intake.
     return FiredRule(
-        rule_id=rule.id,
-        level=rule.level,
-        rule_set=rule_set.name,
-        rule_set_version=rule_set.version,
-        title=rule.title,
-        triggering_answers=tuple(triggering),
+        rule.id, rule.level, rule_set.name, rule_set.version, rule.title, tuple(triggering)
     )

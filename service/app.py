@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
-from service.settings import Settings, get_settings
+from service.settings import ROOT, Settings, get_settings
 from service.triage import RuleSetError
 from service.web.api.intakes import IntakeController
 from service.web.api.questionnaire import questionnaire
 from service.web.health import health
+from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.problems import http_exception_handler, unexpected_error_handler
 from service.web.rate_limits import rate_limit_middleware
+from service.web.security import SecurityHeadersMiddleware
+
+STATIC_DIR = ROOT / "service" / "web" / "static"
+# Machine clients send no cookies and so need (and get) no CSRF token.
+CSRF_EXEMPT = ["/api/", "/health", "/schema"]
 
 log = structlog.get_logger(__name__)
 
 
 class StartupError(RuntimeError):
     """The service must not start; the message says why and what to do."""
+
+
+def _configure_jinja(engine: JinjaTemplateEngine) -> None:
+    engine.engine.autoescape = True
+    engine.engine.trim_blocks = True
+    engine.engine.lstrip_blocks = True
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -60,14 +79,47 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         yield
 
+    session = CookieBackendConfig(
+        secret=hashlib.sha256(f"session:{settings.secret_key}".encode()).digest(),
+        key="session",
+        httponly=True,
+        samesite="lax",
+        secure=settings.behind_https,
+        max_age=12 * 3600,
+    )
     return Litestar(
-        route_handlers=[health, questionnaire, IntakeController],
+        route_handlers=[
+            health,
+            questionnaire,
+            IntakeController,
+            intake_form,
+            submit_intake_form,
+            thanks,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        ],
         dependencies={"clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False)},
+        state=State({"clinic": clinic}),
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
         ],
-        middleware=rate_limit_middleware(settings),
+        middleware=[
+            SecurityHeadersMiddleware(behind_https=settings.behind_https),
+            session.middleware,
+            *rate_limit_middleware(settings),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.behind_https,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=CSRF_EXEMPT,
+        ),
+        template_config=TemplateConfig(
+            directory=ROOT / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=_configure_jinja,
+        ),
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,

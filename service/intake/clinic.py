@@ -13,12 +13,13 @@ from service.triage import Advice, RuleSet, load_advice, load_rule_set
 
 @dataclass(frozen=True)
 class Clinic:
-    """The questionnaire, rule set and advice in force, and the clinic's phone and time zone."""
+    """The questionnaire, rule set and advice in force; the clinic's name, phone and time zone."""
 
     questionnaire: Questionnaire
     consent: Consent
     rule_set: RuleSet
     advice: Advice
+    name: str
     phone: str
     timezone: ZoneInfo
 
@@ -39,6 +40,7 @@ class Clinic:
             consent=consent_item.consent,
             rule_set=rule_set,
             advice=load_advice(None, rule_set) if custom else load_advice(),
+            name=settings.clinic_name,
             phone=settings.clinic_phone,
             timezone=settings.clinic_timezone,
         )

@@ -33,6 +33,10 @@ PATIENT = audit.Actor("patient")
 class IdempotencyConflictError(Exception):
     """The idempotency key was used before, with a different request."""
 
+    def __init__(self, existing: Intake) -> None:
+        super().__init__("idempotency key reused with a different request")
+        self.existing = existing
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -135,7 +139,7 @@ async def submit_intake(
 
 def _replay(existing: Intake, digest: str) -> Accepted:
     if existing.request_digest != digest:
-        raise IdempotencyConflictError
+        raise IdempotencyConflictError(existing)
     return Accepted(existing, replayed=True)
 
 

@@ -1,4 +1,4 @@
-"""Errors from `/api/` as RFC 9457 problem details, in the contract's shape.
+"""Errors from `/api/` as RFC 9457 problem details, in the contract's shape; pages get HTML.
 
 `{"type", "title", "status", "detail", "errors": [{"field", "message"}]}`. No stack traces, SQL
 or other patients' data ever reach a response: unexpected errors are logged by class only.
@@ -6,6 +6,7 @@ or other patients' data ever reach a response: unexpected errors are logged by c
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,8 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+
+from service.web.error_pages import error_page
 
 log = structlog.get_logger(__name__)
 
@@ -83,13 +86,29 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     return problem(exc.status_code, exc.detail, headers=headers)
 
 
+def _wants_problem_json(request: Request[Any, Any, Any]) -> bool:
+    path: str = request.scope["path"]
+    return path.startswith(("/api/", "/health", "/schema"))
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return _from_http_exception(exc).to_response(request)
+    details = _from_http_exception(exc)
+    if _wants_problem_json(request):
+        return details.to_response(request)
+    return error_page(request, details.status_code, details.headers)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # The class and the route only: an exception's text can quote answers or SQL.
-    log.error("unexpected error", error=type(exc).__name__, path=request.scope["path"])
-    return problem(
-        HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again."
-    ).to_response(request)
+    # The class, the place and the route only: an exception's text can quote answers or SQL.
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    log.error(
+        "unexpected error",
+        error=type(exc).__name__,
+        path=request.scope["path"],
+        where=[f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames],
+    )
+    if _wants_problem_json(request):
+        return problem(
+            HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again."
+        ).to_response(request)
+    return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,0 +1,48 @@
+"""Error pages for people: in their language, saying what to do, never a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Template
+
+from service.web import language as languages
+from service.web.i18n import gettext_for
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Marks a message for the catalogue without translating it here."""
+    return message
+
+
+# (title, what to do), as gettext message ids.
+_PAGES: dict[int, tuple[str, str]] = {
+    403: (N_("This page has expired"), N_("Please go back, reload the page and try again.")),
+    404: (N_("Page not found"), N_("There is no page at this address.")),
+    405: (N_("Page not found"), N_("There is no page at this address.")),
+    413: (
+        N_("Too much to send"),
+        N_("What you wrote is too long to send. Please shorten it and try again."),
+    ),
+    429: (N_("Too many attempts"), N_("Please wait a minute, then try again.")),
+    503: (N_("Not available just now"), N_("Please try again in a minute.")),
+}
+_FALLBACK = (N_("Something went wrong"), N_("Please try again in a minute."))
+
+
+def error_page(
+    request: Request[Any, Any, Any], status: int, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    language = languages.choose(request, None)
+    _ = gettext_for(language)
+    title, message = _PAGES.get(status, _FALLBACK)
+    clinic = request.app.state.get("clinic")
+    context = {
+        "lang": language,
+        "_": _,
+        "clinic_name": clinic.name if clinic else "",
+        "title": _(title),
+        "message": _(message),
+    }
+    return Template("error.html", context=context, status_code=status, headers=headers)

@@ -62,8 +62,8 @@ ensure_venv() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$digest-test" ] \
      && [ "$(cat "$stamp" 2>/dev/null)" != "$digest-$kind" ]; then
     say "installing the project and its pinned dependencies"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -c "$REPO/constraints.txt" -e "$target"
+    "$VENV/bin/python" -m pip install -qq --upgrade pip
+    "$VENV/bin/python" -m pip install -qq -c "$REPO/constraints.txt" -e "$target"
     echo "$digest-$kind" > "$stamp"
   fi
 }

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,6 +27,7 @@ from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
+from service.queue.events import CHANNEL as QUEUE_CHANNEL
 from service.settings import ROOT, Settings, get_settings
 from service.triage import RuleSetError
 from service.web.api.intakes import IntakeController
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
+            ChannelsPlugin(backend=MemoryChannelsBackend(history=0), channels=[QUEUE_CHANNEL]),
         ],
         middleware=[
             SecurityHeadersMiddleware(behind_https=settings.behind_https),

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -27,6 +28,7 @@ from service.intake import (
 )
 from service.models import Intake
 from service.questionnaire import Language
+from service.queue.events import CHANNEL, queue_event
 from service.triage import Priority
 from service.web.problems import FieldError, Problem, problem
 
@@ -121,6 +123,7 @@ class IntakeController(Controller):
         data: JSONBody[IntakeSubmission],
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
+        channels: NamedDependency[ChannelsPlugin],
         request: Request[Any, Any, Any],
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
@@ -155,6 +158,8 @@ class IntakeController(Controller):
                 "Some answers need attention.",
                 errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
             )
+        if not outcome.replayed:
+            channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
         return Response(
             receipt(outcome.intake, clinic),
             status_code=HTTP_201_CREATED,

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import structlog
 from litestar import Request, Response, get, post
+from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -44,6 +45,7 @@ from service.questionnaire import (
     answers_from_form,
     is_language,
 )
+from service.queue.events import CHANNEL, queue_event
 from service.web import language as languages
 from service.web.api.intakes import MAX_BODY
 from service.web.i18n import gettext_for
@@ -154,6 +156,7 @@ async def submit_intake_form(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
+    channels: NamedDependency[ChannelsPlugin],
 ) -> Response[Any]:
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
@@ -193,6 +196,8 @@ async def submit_intake_form(
             errors.setdefault(problem.field, problem.message_in(language))
         context = _form_context(clinic, language, values=values, errors=errors)
         return _form(context, HTTP_422_UNPROCESSABLE_ENTITY)
+    if not outcome.replayed:
+        channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
     remembered = [*request.session.get(SESSION_INTAKES, []), str(outcome.intake.id)]
     request.set_session({**request.session, SESSION_INTAKES: remembered[-REMEMBERED_INTAKES:]})
     return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)

@@ -8,15 +8,17 @@ from contextlib import asynccontextmanager
 
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
@@ -30,8 +32,10 @@ from service.questionnaire import QuestionnaireError
 from service.queue.events import CHANNEL as QUEUE_CHANNEL
 from service.settings import ROOT, Settings, get_settings
 from service.triage import RuleSetError
+from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
 from service.web.api.intakes import IntakeController
 from service.web.api.questionnaire import questionnaire
+from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.health import health
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.problems import http_exception_handler, unexpected_error_handler
@@ -98,9 +102,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             intake_form,
             submit_intake_form,
             thanks,
-            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+            QueueController,
+            StaffIntakeController,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], name="static", opt=PUBLIC
+            ),
         ],
-        dependencies={"clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False)},
+        guards=[check_access],
+        dependencies={
+            "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+        },
         state=State({"clinic": clinic}),
         plugins=[
             SQLAlchemyPlugin(config=db),
@@ -110,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             SecurityHeadersMiddleware(behind_https=settings.behind_https),
             session.middleware,
+            DefineMiddleware(StaffAuthenticationMiddleware, db=db),
             *rate_limit_middleware(settings),
         ],
         csrf_config=CSRFConfig(
@@ -133,6 +146,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Clinic intake service",
             version="1.0.0",
             description="Pre-consultation intake, red-flag triage and the reception queue.",
+            # The JSON document only: the documentation UIs would load scripts from a CDN.
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
         ),
         logging_config=None,
     )

@@ -72,6 +72,9 @@ class Intake(Base):
     queue_rank: Mapped[int] = mapped_column(SmallInteger)
     # Bumped on every change a summary shows (override, re-triage): the PDF cache key and ETag.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # When someone at reception acknowledged a new emergency: until then its alert stays up.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    acknowledged_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[str | None] = mapped_column(String(64))
 

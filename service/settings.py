@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import URL, make_url
@@ -17,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # A plain `postgresql://` or `sqlite:///` URL works unchanged: the service picks the async driver.
 _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+
+
+# An emergency should not wait at all; the others within what their level promises.
+_LONG_WAIT_DEFAULTS = {"emergency": 5, "urgent": 60, "soon": 240, "routine": 480}
 
 
 class SettingsError(ValueError):
@@ -38,6 +44,8 @@ class Settings:
     sqlite_synchronous: str
     questionnaire_file: Path | None
     rule_set_file: Path | None
+    long_wait_minutes: Mapping[str, int]
+    """Per level: after this many minutes in the queue, reception sees the row highlighted."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,4 +139,10 @@ def get_settings() -> Settings:
         sqlite_synchronous=synchronous,
         questionnaire_file=_path("QUESTIONNAIRE_FILE"),
         rule_set_file=_path("RULE_SET_FILE"),
+        long_wait_minutes=MappingProxyType(
+            {
+                level: _int(f"LONG_WAIT_{level.upper()}_MINUTES", default, minimum=1)
+                for level, default in _LONG_WAIT_DEFAULTS.items()
+            }
+        ),
     )

@@ -3,17 +3,31 @@
 from service.staff.accounts import (
     MIN_PASSWORD_LENGTH,
     AccountError,
+    active_user,
+    authenticate,
     create_token,
     create_user,
+    disable_user,
     hash_token,
+    reset_password,
+    revoke_token,
+    token_by_secret,
 )
+from service.staff.principal import Principal
 from service.staff.roles import Role
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "AccountError",
+    "Principal",
     "Role",
+    "active_user",
+    "authenticate",
     "create_token",
     "create_user",
+    "disable_user",
     "hash_token",
+    "reset_password",
+    "revoke_token",
+    "token_by_secret",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -15,6 +17,9 @@ from service.models import ApiToken, StaffUser
 from service.staff.roles import Role
 
 MIN_PASSWORD_LENGTH = 12
+# After this many wrong passwords in a row the account waits LOCKOUT before the next try.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PASSWORDS = PasswordHash((Argon2Hasher(),))
 
@@ -27,13 +32,17 @@ def hash_password(password: str) -> str:
     return _PASSWORDS.hash(password)
 
 
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
 def hash_token(token: str) -> str:
     """Tokens are long random strings, so a fast hash is enough (no dictionary to guess from)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def create_user(session: AsyncSession, email: str, role: Role, password: str) -> StaffUser:
-    email = email.strip().lower()
+    email = _normalise_email(email)
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -58,4 +67,79 @@ async def create_token(session: AsyncSession, name: str, role: Role) -> str:
     token = f"cit_{secrets.token_urlsafe(32)}"
     session.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token)))
     await session.flush()
+    return token
+
+
+# Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, now: datetime
+) -> tuple[StaffUser | None, StaffUser | None]:
+    """(the user signed in, or None; the account the attempt was against, if any).
+
+    The caller says the same thing for every failure, so nobody learns which emails exist.
+    """
+    user = await session.scalar(select(StaffUser).where(StaffUser.email == _normalise_email(email)))
+    if user is None or not user.is_active:
+        _PASSWORDS.verify(password, _DUMMY_HASH)
+        return None, user
+    if user.locked_until is not None and user.locked_until > now:
+        _PASSWORDS.verify(password, _DUMMY_HASH)
+        return None, user
+    valid, new_hash = _PASSWORDS.verify_and_update(password, user.password_hash)
+    if not valid:
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        return None, user
+    user.failed_logins = 0
+    user.locked_until = None
+    if new_hash:
+        user.password_hash = new_hash
+    return user, user
+
+
+async def active_user(session: AsyncSession, user_id: UUID) -> StaffUser | None:
+    user = await session.get(StaffUser, user_id)
+    return user if user is not None and user.is_active else None
+
+
+async def token_by_secret(session: AsyncSession, token: str) -> ApiToken | None:
+    """The live token whose hash matches, if any."""
+    found = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    return found if found is not None and found.revoked_at is None else None
+
+
+async def user_by_email(session: AsyncSession, email: str) -> StaffUser:
+    user = await session.scalar(select(StaffUser).where(StaffUser.email == _normalise_email(email)))
+    if user is None:
+        raise AccountError(f"no staff user with the email {_normalise_email(email)}")
+    return user
+
+
+async def disable_user(session: AsyncSession, email: str) -> StaffUser:
+    user = await user_by_email(session, email)
+    user.is_active = False
+    return user
+
+
+async def reset_password(session: AsyncSession, email: str, password: str) -> StaffUser:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user = await user_by_email(session, email)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.is_active = True
+    return user
+
+
+async def revoke_token(session: AsyncSession, name: str, now: datetime) -> ApiToken:
+    token = await session.scalar(select(ApiToken).where(ApiToken.name == name.strip()))
+    if token is None:
+        raise AccountError(f"no token named {name.strip()!r}")
+    token.revoked_at = token.revoked_at or now
     return token

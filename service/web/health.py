@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.database import database_is_up
+from service.web.access import PUBLIC
 
 
 class Health(msgspec.Struct):
@@ -26,6 +27,7 @@ class Health(msgspec.Struct):
     summary="Service and database health",
     responses={503: ResponseSpec(data_container=Health, description="Database unavailable")},
     cache=False,
+    opt=PUBLIC,
 )
 async def health(db_engine: NamedDependency[AsyncEngine]) -> Response[Health]:
     """Load balancers and monitors poll this; it touches no patient data."""

@@ -30,6 +30,7 @@ from service.models import Intake
 from service.questionnaire import Language
 from service.queue.events import CHANNEL, queue_event
 from service.triage import Priority
+from service.web.access import PUBLIC
 from service.web.problems import FieldError, Problem, problem
 
 MAX_BODY = 64 * 1024
@@ -116,7 +117,7 @@ class IntakeController(Controller):
         before_request=require_json,
         request_max_body_size=MAX_BODY,
         responses=_ERRORS,
-        opt={"rate_limit": "intake"},
+        opt={**PUBLIC, "rate_limit": "intake"},
     )
     async def submit(
         self,

@@ -11,6 +11,7 @@ from litestar.params import FromQuery
 from service.intake import Clinic
 from service.questionnaire import to_fhir_questionnaire
 from service.web import language
+from service.web.access import PUBLIC
 
 
 @get(
@@ -19,6 +20,7 @@ from service.web import language
     tags=["patient"],
     summary="The intake questionnaire as a FHIR R4 Questionnaire",
     media_type="application/fhir+json",
+    opt=PUBLIC,
 )
 async def questionnaire(
     request: Request[Any, Any, Any],

@@ -47,6 +47,7 @@ from service.questionnaire import (
 )
 from service.queue.events import CHANNEL, queue_event
 from service.web import language as languages
+from service.web.access import PUBLIC
 from service.web.api.intakes import MAX_BODY
 from service.web.i18n import gettext_for
 
@@ -132,7 +133,7 @@ def _form(context: dict[str, Any], status_code: int = 200) -> Template:
     return Template("intake/form.html", context=context, status_code=status_code, headers=NO_STORE)
 
 
-@get("/", operation_id="intakeForm", include_in_schema=False)
+@get("/", operation_id="intakeForm", include_in_schema=False, opt=PUBLIC)
 async def intake_form(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
@@ -150,7 +151,7 @@ async def intake_form(
     operation_id="submitIntakeForm",
     include_in_schema=False,
     request_max_body_size=MAX_BODY,
-    opt={"rate_limit": "intake"},
+    opt={**PUBLIC, "rate_limit": "intake"},
 )
 async def submit_intake_form(
     request: Request[Any, Any, Any],
@@ -210,7 +211,7 @@ async def _rollback_quietly(session: AsyncSession) -> None:
         log.warning("rollback failed after a database error")
 
 
-@get("/thanks", operation_id="intakeThanks", include_in_schema=False)
+@get("/thanks", operation_id="intakeThanks", include_in_schema=False, opt=PUBLIC)
 async def thanks(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],

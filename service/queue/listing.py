@@ -1,0 +1,81 @@
+"""The reception queue as rows: one clinic-local day, level first, then the oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.models import Intake
+from service.queue.status import Status
+from service.triage.priority import Priority
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """What reception needs to call a patient: no answers, no red-flag titles."""
+
+    id: UUID
+    reference: str
+    full_name: str
+    phone: str
+    priority: Priority
+    status: Status
+    submitted_at: datetime
+    waiting_minutes: int
+    long_wait: bool
+    unacknowledged_emergency: bool
+
+
+def day_bounds(day: date, timezone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants at which a clinic-local day starts and ends."""
+    start = datetime.combine(day, time.min, tzinfo=timezone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def queue_entries(
+    session: AsyncSession,
+    *,
+    day: date,
+    timezone: ZoneInfo,
+    statuses: Iterable[Status],
+    now: datetime,
+    long_wait_minutes: Mapping[str, int],
+) -> list[QueueEntry]:
+    start, end = day_bounds(day, timezone)
+    statement = (
+        select(Intake)
+        .where(
+            Intake.status.in_([status.value for status in statuses]),
+            Intake.submitted_at >= start,
+            Intake.submitted_at < end,
+        )
+        .order_by(Intake.queue_rank, Intake.submitted_at, Intake.id)
+    )
+    entries = []
+    for intake in await session.scalars(statement):
+        waiting = max(0, int((now - intake.submitted_at).total_seconds() // 60))
+        priority = intake.priority
+        entries.append(
+            QueueEntry(
+                id=intake.id,
+                reference=intake.reference,
+                full_name=str(intake.answers.get("full_name", "")),
+                phone=str(intake.answers.get("phone", "")),
+                priority=priority,
+                status=Status(intake.status),
+                submitted_at=intake.submitted_at,
+                waiting_minutes=waiting,
+                long_wait=waiting >= long_wait_minutes[priority.value],
+                unacknowledged_emergency=(
+                    priority is Priority.EMERGENCY and intake.acknowledged_at is None
+                ),
+            )
+        )
+    return entries

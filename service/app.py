@@ -9,8 +9,6 @@ from contextlib import asynccontextmanager
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -29,7 +27,7 @@ from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
-from service.queue.events import CHANNEL as QUEUE_CHANNEL
+from service.queue.live import channels_plugin
 from service.settings import ROOT, Settings, get_settings
 from service.triage import RuleSetError
 from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
@@ -38,6 +36,16 @@ from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.health import health
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
+from service.web.pages.staff_audit import audit_csv, audit_page
+from service.web.pages.staff_intake import intake_page, override_form
+from service.web.pages.staff_login import login, login_form, logout
+from service.web.pages.staff_queue import (
+    acknowledge_form,
+    queue_events,
+    queue_page,
+    queue_rows,
+    status_form,
+)
 from service.web.problems import http_exception_handler, unexpected_error_handler
 from service.web.rate_limits import rate_limit_middleware
 from service.web.security import SecurityHeadersMiddleware
@@ -104,6 +112,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             thanks,
             QueueController,
             StaffIntakeController,
+            login_form,
+            login,
+            logout,
+            queue_page,
+            queue_rows,
+            queue_events,
+            status_form,
+            acknowledge_form,
+            intake_page,
+            override_form,
+            audit_page,
+            audit_csv,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt=PUBLIC
             ),
@@ -117,7 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
-            ChannelsPlugin(backend=MemoryChannelsBackend(history=0), channels=[QUEUE_CHANNEL]),
+            channels_plugin(settings),
         ],
         middleware=[
             SecurityHeadersMiddleware(behind_https=settings.behind_https),

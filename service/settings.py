@@ -44,6 +44,8 @@ class Settings:
     sqlite_synchronous: str
     questionnaire_file: Path | None
     rule_set_file: Path | None
+    live_stream_seconds: int
+    """How long one server-sent event stream lasts before the browser reconnects by itself."""
     long_wait_minutes: Mapping[str, int]
     """Per level: after this many minutes in the queue, reception sees the row highlighted."""
 
@@ -139,6 +141,7 @@ def get_settings() -> Settings:
         sqlite_synchronous=synchronous,
         questionnaire_file=_path("QUESTIONNAIRE_FILE"),
         rule_set_file=_path("RULE_SET_FILE"),
+        live_stream_seconds=_int("LIVE_STREAM_SECONDS", 300, minimum=1),
         long_wait_minutes=MappingProxyType(
             {
                 level: _int(f"LONG_WAIT_{level.upper()}_MINUTES", default, minimum=1)

@@ -55,6 +55,7 @@ def service_env(
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
         "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
         "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
+        "LIVE_STREAM_SECONDS": "1",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -29,6 +29,7 @@ from service.questionnaire._validation import (
     ValidationResult,
     validate_answers,
 )
+from service.questionnaire._words import answer_in_words, question_in_words
 
 __all__ = [
     "DEFAULT_DEFINITION",
@@ -50,11 +51,13 @@ __all__ = [
     "TextFormat",
     "ValidationResult",
     "age_on",
+    "answer_in_words",
     "answers_from_form",
     "error_messages",
     "is_language",
     "load_questionnaire",
     "parse_questionnaire",
+    "question_in_words",
     "to_fhir_questionnaire",
     "validate_answers",
 ]

@@ -16,6 +16,7 @@ from service.intake import Clinic, answers_from_json
 from service.models import Intake, RedFlag
 from service.questionnaire import AnswerValue, Item, ItemType, Questionnaire, Section, age_on
 from service.summary._areas import load_areas
+from service.summary._labels import load_labels
 from service.summary._view import (
     Answer,
     AnswerGroup,
@@ -27,7 +28,13 @@ from service.summary._view import (
 from service.triage import Priority
 
 # Sections the layout places itself; any other section is printed under "Other answers".
-PATIENT, CONCERN, LEAKAGE, FERTILITY, CONSENT = "patient", "concern", "leakage", "fertility", "consent"
+PATIENT, CONCERN, LEAKAGE, FERTILITY, CONSENT = (
+    "patient",
+    "concern",
+    "leakage",
+    "fertility",
+    "consent",
+)
 SIGN_SECTIONS = ("warning_signs", "nerves")
 MEDICINES = "medicines"
 ANTIDEPRESSANT = "antidepressant"
@@ -39,6 +46,7 @@ SSRI_NOTE = (
     "abruptly."
 )
 NOT_ANSWERED = "Not answered"
+LANGUAGE_NAMES = {"en": "English", "ml": "Malayalam"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MALAYALAM = range(0x0D00, 0x0D80)
 
@@ -59,7 +67,7 @@ def summary_of(intake: Intake, clinic: Clinic) -> Summary:
         edition=edition_of(clinic),
         clinic_name=clinic.name,
         submitted=_moment(intake.submitted_at, clinic),
-        form_language=words.option("preferred_language", intake.language),
+        form_language=LANGUAGE_NAMES.get(intake.language, intake.language),
         patient=_patient(answers, words, clinic.today(intake.submitted_at)),
         banner=_banner(intake, clinic),
         red_flags=_red_flags(intake.red_flags, clinic, words),
@@ -72,9 +80,7 @@ def summary_of(intake: Intake, clinic: Clinic) -> Summary:
         consent=groups.get(CONSENT) or AnswerGroup("Consent", ()),
         consent_version=intake.consent_version,
         other=tuple(
-            group
-            for link_id, group in groups.items()
-            if link_id not in PLACED and group.answers
+            group for link_id, group in groups.items() if link_id not in PLACED and group.answers
         ),
         areas=tuple(area.explored(answers) for area in load_areas()),
         rule_set=f"{intake.rule_set} v{intake.rule_set_version}",
@@ -105,6 +111,7 @@ class _Words:
 
     def __init__(self, questionnaire: Questionnaire) -> None:
         self.questionnaire = questionnaire
+        self.labels = load_labels()
         self.yes = questionnaire.yes.en
         self.no = questionnaire.no.en
 
@@ -127,12 +134,14 @@ class _Words:
                 return str(value)
 
     def answer(self, item: Item, value: AnswerValue | None) -> Answer:
+        label = self.labels.get(item.link_id, item.text.en)
         if value is None:
-            return Answer(item.text.en, NOT_ANSWERED)
+            return Answer(item.text.en, label, NOT_ANSWERED, answered=False)
         text = self.of(item, value)
         own_words = item.type is ItemType.TEXT
         return Answer(
             question=item.text.en,
+            label=label,
             answer=text,
             is_yes=value is True,
             own_words=own_words,
@@ -217,13 +226,13 @@ def _because(triggering: Mapping[str, object], words: _Words) -> tuple[Answer, .
     ]
     age = triggering.get("age")
     if isinstance(age, int):
-        because.append(Answer("Age on the day of submission", str(age)))
+        because.append(Answer("Age on the day of submission", "Age", str(age)))
     return tuple(because)
 
 
 def _moment(moment: datetime, clinic: Clinic) -> str:
     local = moment.astimezone(clinic.timezone)
-    return f"{_day(local.date())}, {local:%H:%M} {local.tzname()} ({clinic.timezone.key})"
+    return f"{_day(local.date())}, {local:%H:%M} {local.tzname()}"
 
 
 def _day(day: date) -> str:

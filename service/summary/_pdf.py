@@ -88,9 +88,7 @@ def _assets() -> _Assets:
 
 def summary_html(summary: Summary) -> str:
     """The summary as HTML: every value escaped by the template engine."""
-    return _assets().template.render(
-        summary=summary, signs=LEVEL_SIGNS, version=renderer_version()
-    )
+    return _assets().template.render(summary=summary, signs=LEVEL_SIGNS, version=renderer_version())
 
 
 def render_summary_pdf(summary: Summary) -> bytes:

@@ -32,12 +32,15 @@ LEVEL_SIGNS: dict[Priority, LevelSign] = {
 class Answer:
     """One question and its answer in words.
 
+    `question` is the full question the patient was asked; `label` its short clinical meaning.
     `own_words` marks text the patient typed: printed verbatim, with `lang` set when its script
-    says which language it is in (shaping and the tagged PDF's reading order depend on it).
+    says which language it is in (font choice and the tagged PDF's language depend on it).
     """
 
     question: str
+    label: str
     answer: str
+    answered: bool = True
     is_yes: bool = False
     own_words: bool = False
     lang: str | None = None

@@ -17,8 +17,10 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "transla
 
 
 # (title, what to do), as gettext message ids.
-_PAGES: dict[int, tuple[str, str]] = {
+_PAGES: dict[int | str, tuple[str, str]] = {
+    "denied": (N_("No access"), N_("Your role does not allow this page.")),
     403: (N_("This page has expired"), N_("Please go back, reload the page and try again.")),
+    409: (N_("That change is not possible"), N_("Please reload the page to see the latest.")),
     404: (N_("Page not found"), N_("There is no page at this address.")),
     405: (N_("Page not found"), N_("There is no page at this address.")),
     413: (
@@ -32,11 +34,14 @@ _FALLBACK = (N_("Something went wrong"), N_("Please try again in a minute."))
 
 
 def error_page(
-    request: Request[Any, Any, Any], status: int, headers: dict[str, str] | None = None
+    request: Request[Any, Any, Any],
+    status: int,
+    headers: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> Response[Any]:
     language = languages.choose(request, None)
     _ = gettext_for(language)
-    title, message = _PAGES.get(status, _FALLBACK)
+    title, message = _PAGES.get(kind or status, _PAGES.get(status, _FALLBACK))
     clinic = request.app.state.get("clinic")
     context = {
         "lang": language,

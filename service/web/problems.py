@@ -10,12 +10,19 @@ import traceback
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Redirect
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -95,7 +102,13 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     details = _from_http_exception(exc)
     if _wants_problem_json(request):
         return details.to_response(request)
-    return error_page(request, details.status_code, details.headers)
+    if isinstance(exc, NotAuthorizedException):
+        # A person, not a program: take them to sign in, and back here afterwards.
+        return Redirect(f"/staff/login?next={quote(request.scope['path'])}", status_code=303)
+    # Litestar's CSRF check also answers 403: that one means "reload", not "no access".
+    denied = isinstance(exc, PermissionDeniedException) and "CSRF" not in exc.detail
+    kind = "denied" if denied else None
+    return error_page(request, details.status_code, details.headers, kind)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

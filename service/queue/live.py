@@ -1,0 +1,47 @@
+"""Where live queue events travel: in memory for one process on SQLite, or through
+PostgreSQL LISTEN/NOTIFY so that every worker and machine on one database sees every change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from service.queue.events import CHANNEL
+from service.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class TolerantAsyncPgChannelsBackend(AsyncPgChannelsBackend):
+    """Starts even while PostgreSQL is down (the service must, to answer /health with 503);
+    the listening connection is then made when the first page subscribes."""
+
+    async def on_startup(self) -> None:
+        try:
+            await super().on_startup()
+        except OSError as error:
+            log.warning(
+                "live queue not connected yet: database unavailable", error=type(error).__name__
+            )
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        listener = getattr(self, "_listener_conn", None)
+        if listener is None or listener.is_closed():
+            self._listener_conn = await self._connect()
+            self._subscribed_channels.clear()
+        await super().subscribe(channels)
+
+
+def channels_plugin(settings: Settings) -> ChannelsPlugin:
+    backend: ChannelsBackend
+    if settings.is_sqlite:
+        backend = MemoryChannelsBackend(history=0)
+    else:
+        dsn = settings.database_url.set(drivername="postgresql")
+        backend = TolerantAsyncPgChannelsBackend(dsn=dsn.render_as_string(hide_password=False))
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL])

@@ -1,0 +1,57 @@
+"""What runs inside a render worker process: set-up once, then one render per task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing.util
+import os
+import shutil
+import signal
+import tempfile
+
+from service.summary._pdf import warm_up
+
+
+def start_worker(work_dir: str) -> None:
+    """Prepare a fresh worker: its own temporary folder, quiet logs, fonts loaded."""
+    # Ctrl-C in a terminal reaches the whole process group; stopping workers is the parent's job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # WeasyPrint copies each @font-face file into a temporary folder that it removes only on
+    # garbage collection, which a worker's exit skips. Ours goes with the worker, and the parent
+    # removes the whole work folder, including those of workers it had to kill.
+    own = tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=work_dir)
+    tempfile.tempdir = own
+    multiprocessing.util.Finalize(
+        None, shutil.rmtree, args=(own,), kwargs={"ignore_errors": True}, exitpriority=0
+    )
+    _log_without_text()
+    warm_up()
+
+
+def ping() -> int:
+    """A no-op task that makes the pool start (and warm) a worker."""
+    return os.getpid()
+
+
+class _TemplateOnly(logging.Formatter):
+    """A WeasyPrint message's template without its arguments: those can quote patient text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "event": str(record.msg),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "process": "summary render worker",
+            }
+        )
+
+
+def _log_without_text() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_TemplateOnly())
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    logger.propagate = False

@@ -1,0 +1,214 @@
+"""The reception queue page: live rows, emergency alerts, and the status buttons."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import audit
+from service.intake import Clinic
+from service.intake.status import IllegalMoveError, acknowledge_emergency, change_status
+from service.queue import Status
+from service.queue.events import CHANNEL, queue_event
+from service.queue.listing import QueueEntry, queue_entries
+from service.queue.status import next_statuses
+from service.settings import Settings
+from service.staff import Role
+from service.triage import Priority
+from service.web.access import ALL_STAFF, principal_of, staff
+from service.web.api.staff import load_intake, parse_statuses
+from service.web.error_pages import error_page
+from service.web.pages.staff_login import NO_STORE, staff_context
+
+# Words and a symbol for every level and status: the screen never relies on colour alone.
+LEVEL_LABELS = {
+    Priority.EMERGENCY: ("‼", "Emergency"),
+    Priority.URGENT: ("!", "Urgent"),
+    Priority.SOON: ("▲", "Soon"),
+    Priority.ROUTINE: ("●", "Routine"),
+}
+STATUS_LABELS = {
+    Status.NEW: "New",
+    Status.CALLED: "Called",
+    Status.ARRIVED: "Arrived",
+    Status.WITH_DOCTOR: "With doctor",
+    Status.DONE: "Done",
+    Status.NO_SHOW: "No show",
+    Status.CANCELLED: "Cancelled",
+}
+KEEPALIVE_SECONDS = 15.0
+DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
+
+
+async def _queue_context(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    clinic: Clinic,
+    settings: Settings,
+    day: date | None,
+    status: str | None,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    shown_day = day or clinic.today(now)
+    statuses = parse_statuses(status)
+    entries: list[QueueEntry] = await queue_entries(
+        db_session,
+        day=shown_day,
+        timezone=clinic.timezone,
+        statuses=statuses,
+        now=now,
+        long_wait_minutes=settings.long_wait_minutes,
+    )
+    principal = principal_of(request)
+    audit.record(db_session, principal.actor, "queue.viewed", rows=len(entries))
+    await db_session.commit()
+    query = f"date={shown_day.isoformat()}&status={','.join(sorted(s.value for s in statuses))}"
+    return staff_context(
+        clinic,
+        request,
+        entries=entries,
+        alerts=[entry for entry in entries if entry.unacknowledged_emergency],
+        day=shown_day,
+        statuses=statuses,
+        all_statuses=list(Status),
+        query=query,
+        level_labels=LEVEL_LABELS,
+        status_labels=STATUS_LABELS,
+        next_statuses=lambda current: [s for s in Status if s in next_statuses(current)],
+        can_move=principal.role in {Role.RECEPTION, Role.DOCTOR},
+        can_open=principal.role is Role.DOCTOR,
+        long_wait_minutes=settings.long_wait_minutes,
+    )
+
+
+@get("/staff/queue", operation_id="queuePage", include_in_schema=False, opt=staff(*ALL_STAFF))
+async def queue_page(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    clinic: NamedDependency[Clinic],
+    settings: NamedDependency[Settings],
+    date_: DayParameter = None,
+    status: FromQuery[str | None] = None,
+) -> Template:
+    context = await _queue_context(request, db_session, clinic, settings, date_, status)
+    return Template("staff/queue.html", context=context, headers=NO_STORE)
+
+
+@get("/staff/queue/rows", operation_id="queueRows", include_in_schema=False, opt=staff(*ALL_STAFF))
+async def queue_rows(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    clinic: NamedDependency[Clinic],
+    settings: NamedDependency[Settings],
+    date_: DayParameter = None,
+    status: FromQuery[str | None] = None,
+) -> Template:
+    """The alerts and the table body, for the page's script to swap in after an event."""
+    context = await _queue_context(request, db_session, clinic, settings, date_, status)
+    return Template("staff/_queue_live.html", context=context, headers=NO_STORE)
+
+
+@get(
+    "/staff/queue/events",
+    operation_id="queueEvents",
+    include_in_schema=False,
+    opt=staff(*ALL_STAFF),
+)
+async def queue_events(
+    channels: NamedDependency[ChannelsPlugin], settings: NamedDependency[Settings]
+) -> ServerSentEvent:
+    """Server-sent events: one `queue` event per change (ids and levels only).
+
+    Each stream ends after `live_stream_seconds`; the browser reconnects by itself, so no
+    connection (or a signed-out session) lives for ever.
+    """
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + settings.live_stream_seconds
+        async with channels.start_subscription([CHANNEL]) as subscriber:
+            events = subscriber.iter_events()
+            # The next event is awaited across keepalives, never cancelled: cancelling the
+            # iterator's step would end the subscription's iterator for good.
+            pending: asyncio.Future[bytes] | None = None
+            yield ServerSentEventMessage(data=None, comment="connected", retry=3000)
+            try:
+                while (left := ends_at - loop.time()) > 0:
+                    pending = pending or asyncio.ensure_future(anext(events))
+                    done, _ = await asyncio.wait({pending}, timeout=min(KEEPALIVE_SECONDS, left))
+                    if not done:
+                        yield ServerSentEventMessage(data=None, comment="keepalive")
+                        continue
+                    message, pending = pending.result(), None
+                    yield ServerSentEventMessage(event="queue", data=message.decode())
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
+    return ServerSentEvent(
+        stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+def _back_to_queue(form_value: object) -> str:
+    query = str(form_value or "")
+    return (
+        f"/staff/queue?{query}"
+        if query and "//" not in query and "\\" not in query
+        else "/staff/queue"
+    )
+
+
+@post(
+    "/staff/intakes/{intake_id:uuid}/status",
+    operation_id="queueStatusForm",
+    include_in_schema=False,
+    opt=staff(Role.RECEPTION, Role.DOCTOR),
+)
+async def status_form(
+    request: Request[Any, Any, Any],
+    intake_id: FromPath[UUID],
+    db_session: NamedDependency[AsyncSession],
+    channels: NamedDependency[ChannelsPlugin],
+) -> Response[Any]:
+    form = await request.form()
+    intake = await load_intake(db_session, intake_id)
+    try:
+        target = Status(str(form.get("status")))
+        await change_status(db_session, intake, target, principal_of(request), datetime.now(UTC))
+    except (ValueError, IllegalMoveError):
+        return error_page(request, HTTP_409_CONFLICT)
+    await db_session.commit()
+    channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
+    return Redirect(_back_to_queue(form.get("return_to")), status_code=HTTP_303_SEE_OTHER)
+
+
+@post(
+    "/staff/intakes/{intake_id:uuid}/acknowledge",
+    operation_id="acknowledgeEmergency",
+    include_in_schema=False,
+    opt=staff(*ALL_STAFF),
+)
+async def acknowledge_form(
+    request: Request[Any, Any, Any],
+    intake_id: FromPath[UUID],
+    db_session: NamedDependency[AsyncSession],
+    channels: NamedDependency[ChannelsPlugin],
+) -> Redirect:
+    form = await request.form()
+    intake = await load_intake(db_session, intake_id)
+    await acknowledge_emergency(db_session, intake, principal_of(request), datetime.now(UTC))
+    await db_session.commit()
+    channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
+    return Redirect(_back_to_queue(form.get("return_to")), status_code=HTTP_303_SEE_OTHER)

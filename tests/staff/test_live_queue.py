@@ -1,0 +1,96 @@
+"""The live queue over real server processes: server-sent events, and on PostgreSQL across
+two servers sharing one database (LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.patients import intake_body
+from tests.server import LiveServer, live_server
+from tests.staff.support import make_staff
+
+
+class EventReader(threading.Thread):
+    """Reads one server's queue stream in the background, as a reception screen would."""
+
+    def __init__(self, server: LiveServer, token: str) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{server.base_url}/staff/queue/events"
+        self.token = token
+        self.connected = threading.Event()
+        self.events: list[dict[str, object]] = []
+        self.raw: list[str] = []
+
+    def run(self) -> None:
+        headers = {"authorization": f"Bearer {self.token}"}
+        with httpx.stream("GET", self.url, headers=headers, timeout=30) as response:
+            assert response.status_code == 200
+            for line in response.iter_lines():
+                self.raw.append(line)
+                if line.startswith(": connected"):
+                    self.connected.set()
+                if line.startswith("data: "):
+                    self.events.append(json.loads(line.removeprefix("data: ")))
+
+    def wait_for(self, count: int, seconds: float = 2.0) -> list[dict[str, object]]:
+        deadline = time.monotonic() + seconds
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.events
+
+
+def _env(service_env: dict[str, str]) -> dict[str, str]:
+    return {**service_env, "LIVE_STREAM_SECONDS": "8"}
+
+
+def test_a_new_intake_reaches_the_live_stream_once_with_ids_and_level_only(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    tokens = asyncio.run(make_staff(database_url))
+    with live_server(_env(service_env), tmp_path / "server.log") as server:
+        reader = EventReader(server, tokens["reception-token"])
+        reader.start()
+        assert reader.connected.wait(5)
+        body = intake_body(erection_over_4h=True, full_name="Ravi Menon", phone="98470 12345")
+        key = {"Idempotency-Key": "announce-once"}
+        started = time.monotonic()
+        first = httpx.post(f"{server.base_url}/api/v1/intakes", json=body, headers=key)
+        replay = httpx.post(f"{server.base_url}/api/v1/intakes", json=body, headers=key)
+        assert first.status_code == replay.status_code == 201
+        [event] = reader.wait_for(1)
+        assert time.monotonic() - started < 2.0
+        time.sleep(0.5)  # a replay stores nothing new, so it must announce nothing either
+        assert reader.events == [event]
+    assert event["event"] == "intake.created"
+    assert event["id"] == first.json()["id"]
+    assert event["priority"] == "emergency"
+    assert "Ravi" not in "\n".join(reader.raw)
+    assert "98470" not in "\n".join(reader.raw)
+
+
+@pytest.mark.postgresql
+def test_two_servers_on_one_postgresql_database_share_the_live_queue(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    tokens = asyncio.run(make_staff(database_url))
+    env = _env(service_env)
+    with (
+        live_server(env, tmp_path / "a.log") as server_a,
+        live_server(env, tmp_path / "b.log") as server_b,
+    ):
+        reader = EventReader(server_b, tokens["reception-token"])
+        reader.start()
+        assert reader.connected.wait(5)
+        created = httpx.post(f"{server_a.base_url}/api/v1/intakes", json=intake_body())
+        assert created.status_code == 201
+        [event] = reader.wait_for(1, seconds=3)
+    assert event["id"] == created.json()["id"]
+    assert event["event"] == "intake.created"

@@ -19,7 +19,15 @@ from service.intake import Clinic
 from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
 from service.questionnaire import QuestionnaireError, load_questionnaire
 from service.settings import SettingsError, get_settings
-from service.staff import AccountError, Role, create_token, create_user
+from service.staff import (
+    AccountError,
+    Role,
+    create_token,
+    create_user,
+    disable_user,
+    reset_password,
+    revoke_token,
+)
 from service.triage import RuleSetError, check_rule_file
 
 T = TypeVar("T")
@@ -78,10 +86,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: Role, *, password_stdin: bool) -> None:
     """Create a staff user who signs in with EMAIL."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin=password_stdin)
 
     async def work(session: AsyncSession) -> str:
         user = await create_user(session, email, role, password)
@@ -89,6 +94,40 @@ def users_create(email: str, role: Role, *, password_stdin: bool) -> None:
         return user.email
 
     click.echo(f"Created {role} user {_run(work)}.")
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Stop EMAIL from signing in (the account and its history stay)."""
+
+    async def work(session: AsyncSession) -> str:
+        user = await disable_user(session, email)
+        audit.record(session, audit.SYSTEM, "staff_user.disabled", user_id=str(user.id))
+        return user.email
+
+    click.echo(f"Disabled {_run(work)}.")
+
+
+@users.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_reset_password(email: str, *, password_stdin: bool) -> None:
+    """Set a new password for EMAIL; this also lifts a lockout and re-enables the account."""
+    password = _password(password_stdin=password_stdin)
+
+    async def work(session: AsyncSession) -> str:
+        user = await reset_password(session, email, password)
+        audit.record(session, audit.SYSTEM, "staff_user.password_reset", user_id=str(user.id))
+        return user.email
+
+    click.echo(f"New password set for {_run(work)}.")
+
+
+def _password(*, password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @main.group()
@@ -110,6 +149,19 @@ def tokens_create(name: str, role: Role) -> None:
     token = _run(work)
     click.echo(f"Token {name!r} ({role}). Store it now; it cannot be shown again:")
     click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def tokens_revoke(name: str) -> None:
+    """Revoke the token called NAME; calls with it answer 401 from now on."""
+
+    async def work(session: AsyncSession) -> str:
+        token = await revoke_token(session, name, datetime.now(UTC))
+        audit.record(session, audit.SYSTEM, "api_token.revoked", token_id=str(token.id))
+        return token.name
+
+    click.echo(f"Revoked token {_run(work)!r}.")
 
 
 @main.group()

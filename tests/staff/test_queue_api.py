@@ -1,0 +1,137 @@
+"""The queue and the moves on it, through the JSON API, with real callers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.models import AuditEvent, Intake
+from service.settings import async_database_url
+from tests.patients import intake_body
+from tests.staff.support import Caller, Client, as_caller, callers
+
+
+async def submit(client: Client, **answers: object) -> str:
+    response = await client.post("/api/v1/intakes", json=intake_body(**answers))
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def shift_submission(url: URL, intake_id: str, minutes_ago: int) -> None:
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(Intake)
+            .where(Intake.id == UUID(intake_id))
+            .values(submitted_at=datetime.now(UTC) - timedelta(minutes=minutes_ago))
+        )
+    await engine.dispose()
+
+
+async def queue(client: Client, caller: Caller, query: str = "") -> list[dict[str, object]]:
+    response = await as_caller(client, caller, "GET", f"/api/v1/queue{query}")
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def test_the_queue_is_ordered_by_level_then_oldest_first(
+    client: Client, database_url: URL
+) -> None:
+    who = await callers(client, database_url)
+    routine_old = await submit(client)
+    soon = await submit(client, urination_pain=True)
+    emergency = await submit(client, chest_pain=True)
+    routine_new = await submit(client)
+    await shift_submission(database_url, routine_old, 30)
+    await shift_submission(database_url, soon, 20)
+    await shift_submission(database_url, emergency, 10)
+    rows = await queue(client, who["reception"])
+    assert [row["id"] for row in rows] == [emergency, soon, routine_old, routine_new]
+    assert [row["priority"] for row in rows] == ["emergency", "soon", "routine", "routine"]
+    assert rows[0]["waiting_minutes"] in {10, 11}
+    assert rows[0]["long_wait"] is True  # an emergency waiting 10 min is a long wait (5)
+    assert rows[3]["long_wait"] is False
+
+
+async def test_status_moves_follow_the_contract_and_filter_the_queue(
+    client: Client, database_url: URL
+) -> None:
+    who = await callers(client, database_url)
+    intake_id = await submit(client)
+    path = f"/api/v1/intakes/{intake_id}/status"
+    for target in ("called", "arrived", "with_doctor"):
+        response = await as_caller(client, who["reception"], "POST", path, json={"status": target})
+        assert response.status_code == 200, response.text
+    back = await as_caller(client, who["reception"], "POST", path, json={"status": "new"})
+    assert back.status_code == 409
+    cancel_late = await as_caller(client, who["doctor"], "POST", path, json={"status": "cancelled"})
+    assert cancel_late.status_code == 409
+    done = await as_caller(client, who["doctor"], "POST", path, json={"status": "done"})
+    assert done.status_code == 200
+    assert await queue(client, who["reception"]) == []
+    assert [row["id"] for row in await queue(client, who["reception"], "?status=done")] == [
+        intake_id
+    ]
+    unknown = await as_caller(client, who["reception"], "GET", "/api/v1/queue?status=gone")
+    assert unknown.status_code == 422
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    assert await queue(client, who["reception"], f"?date={tomorrow}&status=done") == []
+
+
+async def test_an_override_needs_a_reason_and_reorders_the_queue(
+    client: Client, database_url: URL
+) -> None:
+    who = await callers(client, database_url)
+    routine = await submit(client)
+    soon = await submit(client, urination_pain=True)
+    path = f"/api/v1/intakes/{routine}/priority"
+    no_reason = await as_caller(
+        client, who["doctor"], "POST", path, json={"priority": "urgent", "reason": " "}
+    )
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
+    done = await as_caller(
+        client,
+        who["doctor"],
+        "POST",
+        path,
+        json={"priority": "urgent", "reason": "Severe pain on the phone"},
+    )
+    assert done.status_code == 200
+    assert done.json() == {"id": routine, "priority": "urgent", "computed_priority": "routine"}
+    assert [row["id"] for row in await queue(client, who["reception"])] == [routine, soon]
+    detail = await as_caller(client, who["doctor"], "GET", f"/api/v1/intakes/{routine}")
+    body = detail.json()
+    assert (body["priority"], body["computed_priority"]) == ("urgent", "routine")
+    assert body["override"]["reason"] == "Severe pain on the phone"
+
+
+async def test_a_doctor_reading_an_intake_writes_exactly_one_audit_event(
+    client: Client, database_url: URL
+) -> None:
+    who = await callers(client, database_url)
+    intake_id = await submit(client, fever=True, pelvic_pain=True)
+    before = datetime.now(UTC)
+    detail = await as_caller(client, who["doctor"], "GET", f"/api/v1/intakes/{intake_id}")
+    assert detail.status_code == 200
+    assert [flag["rule"] for flag in detail.json()["red_flags"]] == ["RF-ACUTE-PROSTATITIS"]
+    engine = create_async_engine(
+        async_database_url(database_url.render_as_string(hide_password=False))
+    )
+    async with engine.connect() as connection:
+        events = (
+            await connection.execute(
+                select(AuditEvent).where(
+                    AuditEvent.intake_id == UUID(intake_id), AuditEvent.action == "intake.viewed"
+                )
+            )
+        ).all()
+    await engine.dispose()
+    [event] = events
+    assert event.actor_kind == "staff"
+    assert event.actor_id is not None
+    assert before - timedelta(seconds=1) <= event.occurred_at <= datetime.now(UTC)

@@ -115,5 +115,6 @@ def warm_up() -> None:
     """Load the fonts and lay out every script once, so the first real render is a warm one."""
     assets = _assets()
     weasyprint.HTML(
-        string="<p>Aa <b>Bb</b> മലയാളം <b>മല</b> ▲◆●○■</p>", url_fetcher=assets.fetcher
+        string='<p>Aa <b>Bb</b> മലയാളം <b>മല</b> <span class="symbol">▲◆●○■▶</span></p>',
+        url_fetcher=assets.fetcher,
     ).write_pdf(stylesheets=[assets.stylesheet], font_config=assets.fonts)

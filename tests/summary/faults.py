@@ -1,0 +1,39 @@
+"""Render functions that fail the way a worker can, for the renderer's tests.
+
+They run in real worker processes (so they live in an importable module, bound with `partial`),
+and after their one failure they render for real.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from service.summary import Summary, render_summary_pdf
+
+
+def crash_first(marker: Path, summary: Summary) -> bytes:
+    """The first call kills its worker outright, as a crash in a C library would."""
+    if not marker.exists():
+        marker.touch()
+        os._exit(70)
+    return render_summary_pdf(summary)
+
+
+def stall_first(marker: Path, seconds: float, summary: Summary) -> bytes:
+    """The first call hangs for `seconds` before rendering."""
+    if not marker.exists():
+        marker.touch()
+        time.sleep(seconds)
+    return render_summary_pdf(summary)
+
+
+def counted(folder: Path, summary: Summary) -> bytes:
+    """Renders, leaving one file in `folder` per render, so a test can count them."""
+    (folder / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+    return render_summary_pdf(summary)
+
+
+def always_crash(_summary: Summary) -> bytes:
+    os._exit(70)

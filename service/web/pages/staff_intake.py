@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from service import audit
 from service.intake import Clinic
 from service.intake.override import OverrideError, override_priority
 from service.models import Intake
-from service.questionnaire import answer_in_words, question_in_words
+from service.questionnaire import age_on, answer_in_words, question_in_words
 from service.queue.events import CHANNEL, queue_event
 from service.staff import Role
 from service.triage import Priority
@@ -26,6 +26,14 @@ from service.web.access import principal_of, staff
 from service.web.api.staff import load_intake
 from service.web.pages.staff_login import NO_STORE, staff_context
 from service.web.pages.staff_queue import LEVEL_LABELS, STATUS_LABELS
+
+
+def _age(intake: Intake, clinic: Clinic) -> int | None:
+    """Age on the clinic-local day of submission, as the rules saw it."""
+    born = intake.answers.get("birth_date")
+    if not isinstance(born, str):
+        return None
+    return age_on(date.fromisoformat(born), clinic.today(intake.submitted_at))
 
 
 def _intake_context(
@@ -77,6 +85,7 @@ def _intake_context(
         status_labels=STATUS_LABELS,
         priorities=list(Priority),
         computed=Priority(intake.computed_priority),
+        age=_age(intake, clinic),
         **extra,
     )
 

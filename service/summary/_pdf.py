@@ -6,8 +6,10 @@ keeps a warm render far below the cost of loading four fonts every time.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.metadata
+import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -83,6 +85,11 @@ def _assets() -> _Assets:
         url_fetcher=fetcher,
         font_config=fonts,
     )
+    # WeasyPrint copies each @font-face file into a folder it removes only when the font
+    # configuration is collected, which never happens to this cached one: remove it at exit.
+    copies = getattr(fonts, "_folder", None)
+    if copies is not None:
+        atexit.register(shutil.rmtree, copies, ignore_errors=True)
     return _Assets(environment.get_template(TEMPLATE), stylesheet, fonts, fetcher)
 
 

@@ -21,11 +21,12 @@ def crash_first(marker: Path, summary: Summary) -> bytes:
     return render_summary_pdf(summary)
 
 
-def stall_first(marker: Path, seconds: float, summary: Summary) -> bytes:
-    """The first call hangs for `seconds` before rendering."""
+def stall_once_each(folder: Path, stalls: dict[str, float], summary: Summary) -> bytes:
+    """The first render of each summary hangs for its number of seconds (by reference)."""
+    marker = folder / f"stalled-{summary.reference}"
     if not marker.exists():
         marker.touch()
-        time.sleep(seconds)
+        time.sleep(stalls.get(summary.reference, 0))
     return render_summary_pdf(summary)
 
 

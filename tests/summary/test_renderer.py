@@ -1,0 +1,174 @@
+"""The renderer: worker processes, the on-disk cache and its ETags, time limits and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from service.summary import (
+    Summary,
+    SummaryRenderer,
+    SummaryRenderError,
+    SummaryRenderTimeoutError,
+    render_summary_pdf,
+)
+from tests.summary.faults import always_crash, counted, crash_first, stall_once_each
+
+Summarize = Callable[..., Awaitable[Summary]]
+
+
+def cached_files(cache: Path) -> list[str]:
+    return sorted(path.name for path in cache.rglob("*") if path.is_file())
+
+
+async def test_a_cache_hit_gives_the_same_bytes_and_etag_without_rendering(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    cache, renders = tmp_path / "cache", tmp_path / "renders"
+    renders.mkdir()
+    async with SummaryRenderer(cache, render=partial(counted, renders)) as renderer:
+        first = await renderer.summary_pdf(summary)
+        second = await renderer.summary_pdf(summary)
+        assert renderer.etag_of(summary) == first.etag
+    assert len(list(renders.iterdir())) == 1
+    assert (second.content, second.etag) == (first.content, first.etag)
+    assert first.content == render_summary_pdf(summary)
+    assert first.etag.startswith('"r1-')
+    assert first.filename == f"summary-{summary.reference}.pdf"
+
+    # Another process's renderer on the same folder serves it too, and never renders: its
+    # workers would crash if asked to.
+    async with SummaryRenderer(cache, render=always_crash) as other:
+        third = await other.summary_pdf(summary)
+    assert (third.content, third.etag) == (first.content, first.etag)
+
+
+async def test_a_new_revision_is_rendered_again_and_replaces_the_old_file(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    cache = tmp_path / "cache"
+    async with SummaryRenderer(cache, workers=1) as renderer:
+        first = await renderer.summary_pdf(summary)
+        changed = await summarize()  # another intake, to borrow a second revision's content
+        revised = Summary(**{**_fields(changed), "intake_id": summary.intake_id, "revision": 2})
+        second = await renderer.summary_pdf(revised)
+    assert second.etag != first.etag
+    assert second.etag.startswith('"r2-')
+    assert second.content != first.content
+    assert cached_files(cache) == [second.etag.strip('"') + ".pdf"]
+
+
+async def test_concurrent_requests_for_one_summary_share_one_render(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    async with SummaryRenderer(tmp_path / "cache", render=partial(counted, renders)) as renderer:
+        results = await asyncio.gather(*(renderer.summary_pdf(summary) for _ in range(5)))
+    assert len({result.content for result in results}) == 1
+    assert len(list(renders.iterdir())) == 1
+
+
+async def test_a_crashed_worker_gives_a_clear_error_leaves_nothing_and_a_retry_succeeds(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    cache = tmp_path / "cache"
+    crashing = partial(crash_first, tmp_path / "crashed")
+    async with SummaryRenderer(cache, workers=1, render=crashing) as renderer:
+        with pytest.raises(SummaryRenderError, match="stopped unexpectedly"):
+            await renderer.summary_pdf(summary)
+        assert cached_files(cache) == []
+        retried = await renderer.summary_pdf(summary)
+    assert retried.content == render_summary_pdf(summary)
+    assert cached_files(cache) == [retried.etag.strip('"') + ".pdf"]
+
+
+async def test_a_render_over_the_time_limit_gives_a_clear_error_and_a_retry_succeeds(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    """A real render, given far too little time, then enough."""
+    summary = await summarize()
+    cache = tmp_path / "cache"
+    async with SummaryRenderer(cache, workers=1) as renderer:
+        await renderer.start()
+        renderer.timeout = 0.02
+        with pytest.raises(SummaryRenderTimeoutError, match=r"longer than 0\.02 s"):
+            await renderer.summary_pdf(summary)
+        assert cached_files(cache) == []
+        renderer.timeout = 60
+        retried = await renderer.summary_pdf(summary)
+    assert retried.content == render_summary_pdf(summary)
+
+
+async def test_a_stuck_render_is_killed_and_the_render_beside_it_is_retried(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    """Killing a stuck worker takes its pool down; the innocent render sharing it still
+    succeeds, retried once on a fresh pool."""
+    stuck, innocent = await summarize(), await summarize()
+    # The stuck one would take 30 s, the innocent one 6 s; the limit is 4 s. The innocent one
+    # starts 1.5 s later, so it is still running when the stuck one's pool is killed.
+    stalls = {stuck.reference: 30.0, innocent.reference: 6.0}
+    stalling = partial(stall_once_each, tmp_path, stalls)
+    async with SummaryRenderer(tmp_path / "cache", workers=2, render=stalling) as renderer:
+        await renderer.start()
+        renderer.timeout = 4
+        stuck_task = asyncio.create_task(renderer.render(stuck))
+        await asyncio.sleep(1.5)
+        innocent_pdf = await renderer.render(innocent)
+        with pytest.raises(SummaryRenderTimeoutError):
+            await stuck_task
+        assert innocent_pdf == render_summary_pdf(innocent)
+        assert await renderer.render(stuck) == render_summary_pdf(stuck)
+
+
+async def test_prerender_fills_the_cache_and_a_failure_is_only_logged(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    cache = tmp_path / "cache"
+    async with SummaryRenderer(cache, workers=1, render=always_crash) as failing:
+        await failing.prerender(summary)  # does not raise
+    assert cached_files(cache) == []
+    async with SummaryRenderer(cache, workers=1) as renderer:
+        await renderer.prerender(summary)
+        assert cached_files(cache) == [renderer.etag_of(summary).strip('"') + ".pdf"]
+        renderer.forget(summary.intake_id)
+    assert cached_files(cache) == []
+
+
+async def test_a_damaged_cache_file_is_rendered_again(summarize: Summarize, tmp_path: Path) -> None:
+    summary = await summarize()
+    cache = tmp_path / "cache"
+    async with SummaryRenderer(cache, workers=1) as renderer:
+        good = await renderer.summary_pdf(summary)
+        (path,) = cache.rglob("*.pdf")
+        path.write_bytes(good.content[: len(good.content) // 2])  # as after a power cut
+        again = await renderer.summary_pdf(summary)
+    assert again.content == good.content
+    assert path.read_bytes() == good.content
+
+
+async def test_closing_removes_the_workers_temporary_files(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    renderer = SummaryRenderer(tmp_path / "cache", workers=1)
+    await renderer.render(summary)
+    work_dir = renderer._work_dir  # the folder is the point here
+    assert work_dir is not None
+    assert any(work_dir.iterdir())
+    await renderer.close()
+    assert not work_dir.exists()
+
+
+def _fields(summary: Summary) -> dict[str, object]:
+    return {name: getattr(summary, name) for name in Summary.__dataclass_fields__}

@@ -1,0 +1,184 @@
+"""Times the doctor's PDF summary: a warm render (target 100 ms median), a cached fetch (5 ms),
+the event loop's lag while 20 PDFs render, and worker memory over 1,000 renders.
+
+Run: python bench/pdf_bench.py [--runs N] [--rss-renders N] [--workers N] [--max-tasks N]
+Each figure is printed beside a bare baseline from the same run (WeasyPrint rendering one line
+of HTML; an idle event loop), so it can be read against this machine's own speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import weasyprint
+from pypdf import PdfReader
+
+from service.intake import Clinic, answers_to_json
+from service.intake.stored import red_flags_of
+from service.models import Intake
+from service.questionnaire import validate_answers
+from service.settings import get_settings
+from service.summary import Summary, SummaryRenderer, render_summary_pdf, summary_of
+from service.triage import evaluate, is_emergency_answer
+from tests.patients import patient_json
+from tests.summary.examples import TYPICAL
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def typical_summary(clinic: Clinic, number: int = 1) -> Summary:
+    """The typical two-page summary, from an intake built as `submit_intake` stores one."""
+    today = clinic.today(NOW)
+    result = validate_answers(
+        clinic.questionnaire,
+        patient_json(**TYPICAL),
+        today,
+        language="en",
+        keep_when_disabled=partial(is_emergency_answer, clinic.rule_set),
+    )
+    if not result.ok:
+        raise SystemExit(f"bench intake is invalid: {result.errors}")
+    triage = evaluate(clinic.rule_set, result.answers, today)
+    intake = Intake(
+        id=UUID(int=number),
+        reference="K7M-4QX",
+        language="en",
+        questionnaire_version=clinic.questionnaire.version,
+        answers=answers_to_json(result.answers),
+        consent_version=clinic.consent.version,
+        submitted_at=NOW,
+        rule_set=triage.rule_set,
+        rule_set_version=triage.rule_set_version,
+        red_flags=red_flags_of(triage, NOW),
+        revision=1,
+    )
+    intake.set_priorities(triage.level, None)
+    return summary_of(intake, clinic)
+
+
+def median_ms(call: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median and minimum wall time of `runs` calls, in ms, after one warm-up call."""
+    call()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, min(samples) * 1000
+
+
+async def amedian_ms(call: Callable[[], object], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await call()  # type: ignore[misc]
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def loop_lag_p99(seconds: float) -> float:
+    """The 99th percentile of how late a 5 ms sleep wakes up, in ms."""
+    lags = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        await asyncio.sleep(0.005)
+        lags.append((time.perf_counter() - start - 0.005) * 1000)
+    lags.sort()
+    return lags[int(len(lags) * 0.99)]
+
+
+async def bench_pool(args: argparse.Namespace, clinic: Clinic, summary: Summary) -> None:
+    with tempfile.TemporaryDirectory(prefix="pdf-bench-") as folder:
+        async with SummaryRenderer(
+            Path(folder), workers=args.workers, max_tasks_per_child=args.max_tasks
+        ) as renderer:
+            await renderer.start()
+            await renderer.render(summary)
+            render = await amedian_ms(lambda: renderer.render(summary), args.runs)
+            print(f"warm render in a worker (incl. IPC)  median {render:7.1f} ms")
+
+            await renderer.summary_pdf(summary)
+            cached = await amedian_ms(lambda: renderer.summary_pdf(summary), args.cached_runs)
+            print(f"cached fetch (file read + ETag)      median {cached:7.2f} ms   target   5")
+
+            idle = await loop_lag_p99(2.0)
+            others = [typical_summary(clinic, number) for number in range(100, 120)]
+            lag_task = asyncio.create_task(loop_lag_p99(3.0))
+            start = time.perf_counter()
+            await asyncio.gather(*(renderer.render(other) for other in others))
+            twenty = time.perf_counter() - start
+            busy = await lag_task
+            print(
+                f"event loop lag p99: idle {idle:5.2f} ms, while 20 PDFs render {busy:5.2f} ms "
+                f"(20 renders took {twenty:4.1f} s on {args.workers} workers)"
+            )
+
+            first = {pid: rss_mib(pid) for pid in renderer.worker_pids()}
+            samples = []
+            for done in range(1, args.rss_renders + 1):
+                await renderer.render(summary)
+                if done % 100 == 0:
+                    sizes = [rss_mib(pid) for pid in renderer.worker_pids()]
+                    samples.append(max(sizes, default=0.0))
+            last = {pid: rss_mib(pid) for pid in renderer.worker_pids()}
+            print(
+                f"worker RSS over {args.rss_renders} renders (recycled every "
+                f"{args.max_tasks}): first "
+                + ", ".join(f"{size:.0f}" for size in first.values())
+                + " MiB; last "
+                + ", ".join(f"{size:.0f}" for size in last.values())
+                + " MiB; largest worker per 100 renders: "
+                + " ".join(f"{size:.0f}" for size in samples)
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--cached-runs", type=int, default=200)
+    parser.add_argument("--rss-renders", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-tasks", type=int, default=200)
+    args = parser.parse_args()
+
+    clinic = Clinic.load(get_settings())
+    summary = typical_summary(clinic)
+    pdf = render_summary_pdf(summary)
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    print(f"typical summary: {pages} pages, {len(pdf) / 1024:.0f} KiB")
+
+    bare, bare_min = median_ms(
+        lambda: weasyprint.HTML(string="<p>Hello</p>").write_pdf(), args.runs
+    )
+    print(f"baseline: one line of HTML           median {bare:7.1f} ms   (min {bare_min:.1f})")
+    warm, warm_min = median_ms(lambda: render_summary_pdf(summary), args.runs)
+    print(
+        f"warm render, in process              median {warm:7.1f} ms   (min {warm_min:.1f})"
+        "   target 100"
+    )
+    asyncio.run(bench_pool(args, clinic, summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Real-browser tests of the patient form: Playwright driving the system Chromium."""

@@ -1,0 +1,312 @@
+"""What the browser tests share: the phone, filling the form, reading it back, axe, the database.
+
+The form is driven the way a patient drives it: by clicking (tapping) the radio buttons and
+boxes and typing into the fields, never by setting values from a script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.models import Intake
+from service.settings import async_database_url
+from tests.counting import count_rows
+from tests.server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+REFERENCE = re.compile(r"[2-9A-HJ-NP-TV-Z]{3}-[2-9A-HJ-NP-TV-Z]{3}")
+AXE_SOURCE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
+SHOTS = Path(tempfile.gettempdir()) / "shots"  # one picture of each state, to look at
+EXPECT_TIMEOUT_MS = 5_000
+MALAYALAM = re.compile(r"[\u0d00-\u0d7f]")
+
+
+@dataclass(frozen=True)
+class Site:
+    """The running service the browser talks to, and the database behind it."""
+
+    base_url: str
+    database_url: URL
+    clinic_phone: str
+    server: LiveServer
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+# -------------------------------------------------------------------------------- requests
+@dataclass
+class RequestLog:
+    """Every request a browser context makes, with the page's own origin to compare against."""
+
+    origin: str
+    requests: list[tuple[str, str, str]] = field(default_factory=list)  # (method, type, url)
+
+    def record(self, request: Request) -> None:
+        self.requests.append((request.method, request.resource_type, request.url))
+
+    def foreign(self) -> list[tuple[str, str, str]]:
+        return [r for r in self.requests if _origin(r[2]) != self.origin]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def new_context(
+    browser: Browser, base_url: str, *, phone: bool = True, **options: Any
+) -> tuple[BrowserContext, RequestLog]:
+    """A fresh context (own cookies, own session) that logs every request it makes."""
+    context = browser.new_context(base_url=base_url, **(PHONE if phone else {}), **options)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    log = RequestLog(origin=base_url)
+    context.on("request", log.record)
+    return context, log
+
+
+# -------------------------------------------------------------------------------- the form
+def _dom_value(answer: object) -> str | list[str]:
+    """How an API answer (patient_json) appears in the form's fields."""
+    if answer is True:
+        return "yes"
+    if answer is False:
+        return "no"
+    if isinstance(answer, list):
+        return [str(code) for code in answer]
+    return str(answer)
+
+
+def question_kinds(page: Page) -> dict[str, str]:
+    """linkId -> kind of field (radio, checkbox, text, tel, date, textarea...), in page order."""
+    kinds: dict[str, str] = page.evaluate(
+        """() => Object.fromEntries(
+          [...document.querySelectorAll("form.intake-form .question")].map(question => {
+            const id = question.id.replace(/^item-/, "");
+            const field = question.querySelector(`[name="${id}"]`);
+            return [id, field.type];
+          }))"""
+    )
+    return kinds
+
+
+def fill_form(page: Page, answers: Mapping[str, object]) -> None:
+    """Answer the questions in page order, so a question shows before its follow-ups do."""
+    unknown = set(answers) - set(kinds := question_kinds(page))
+    assert not unknown, f"not on the form: {unknown}"
+    for link_id, kind in kinds.items():
+        if link_id in answers:
+            _answer(page, link_id, kind, answers[link_id])
+
+
+def answer(page: Page, link_id: str, value: object) -> None:
+    _answer(page, link_id, question_kinds(page)[link_id], value)
+
+
+def _answer(page: Page, link_id: str, kind: str, value: object) -> None:
+    fields = page.locator(f'#item-{link_id} [name="{link_id}"]')
+    wanted = _dom_value(value)
+    if kind == "radio":
+        fields.and_(page.locator(f'[value="{wanted}"]')).check()
+    elif kind == "checkbox":
+        codes = wanted if isinstance(wanted, list) else [wanted]
+        for box in fields.all():
+            box.set_checked(box.get_attribute("value") in codes)
+    else:
+        fields.fill(str(wanted))
+
+
+def form_values(page: Page) -> dict[str, str | list[str]]:
+    """What every question of the form holds now: a code, a list of codes, or the text."""
+    values: dict[str, str | list[str]] = page.evaluate(
+        """() => {
+          const out = {};
+          for (const question of document.querySelectorAll("form.intake-form .question")) {
+            const id = question.id.replace(/^item-/, "");
+            const fields = [...question.querySelectorAll(`[name="${id}"]`)];
+            if (!fields.length) continue;
+            const kind = fields[0].type;
+            if (kind === "radio") {
+              const chosen = fields.find(f => f.checked);
+              out[id] = chosen ? chosen.value : "";
+            } else if (kind === "checkbox") {
+              const chosen = fields.filter(f => f.checked).map(f => f.value);
+              out[id] = fields.length === 1 && fields[0].value === "yes"
+                ? (chosen.length ? "yes" : "") : chosen;
+            } else {
+              out[id] = fields[0].value;
+            }
+          }
+          return out;
+        }"""
+    )
+    return values
+
+
+def assert_values_kept(page: Page, typed: Mapping[str, object]) -> None:
+    now = form_values(page)
+    expected = {link_id: _dom_value(value) for link_id, value in typed.items()}
+    lost = {
+        link_id: (want, now.get(link_id))
+        for link_id, want in expected.items()
+        if now.get(link_id) != want
+    }
+    assert not lost, f"values not kept (typed, now shown): {lost}"
+
+
+def submit(page: Page) -> None:
+    """Tap "Send my answers" and wait for the page the server answers with."""
+    with page.expect_navigation(wait_until="load"):
+        page.locator("form.intake-form button[type=submit]").tap()
+
+
+def switch_language(page: Page, lang: str) -> None:
+    link = page.locator(f'nav.language-switch a[hreflang="{lang}"]')
+    with page.expect_navigation(wait_until="load"):
+        link.tap()
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(link).to_have_attribute("aria-current", "true")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """What the phone's screen shows now, kept to be looked at by a person."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+# -------------------------------------------------------------------------------- axe-core
+IMPACTS_THAT_FAIL = {"serious", "critical"}
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (needs a context with bypass_csp)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_SOURCE.read_text(encoding="utf-8"))
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
+
+
+def describe_violations(violations: Iterable[Mapping[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['impact']}: {violation['id']}: {violation['help']}")
+        lines.extend(
+            f"    {node['target']}: {node['html'][:200]}\n      {node['failureSummary']}"
+            for node in violation["nodes"]
+        )
+    return "\n".join(lines)
+
+
+def serious(violations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [v for v in violations if v["impact"] in IMPACTS_THAT_FAIL]
+
+
+# -------------------------------------------------------------------------------- database
+T = TypeVar("T")
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own: Playwright marks its loop as running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+def row_counts(url: URL) -> dict[str, int]:
+    """Rows stored, by table, counted with tests/counting.count_rows."""
+    return off_loop(lambda: asyncio.run(count_rows(url)))
+
+
+class Counter:
+    """What was stored since it was made: the server is shared, so counts are differences."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.start = row_counts(url)
+
+    def added(self) -> dict[str, int]:
+        now = row_counts(self.url)
+        return {table: now[table] - self.start[table] for table in now}
+
+    def intakes(self) -> int:
+        return self.added()["intake"]
+
+
+async def _stored(url: URL, references: list[str] | None) -> list[dict[str, Any]]:
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    query = select(
+        Intake.reference, Intake.language, Intake.answers, Intake.computed_priority
+    ).order_by(Intake.submitted_at)
+    if references is not None:
+        query = query.where(Intake.reference.in_(references))
+    try:
+        async with engine.connect() as connection:
+            return [
+                {
+                    "reference": row.reference,
+                    "language": row.language,
+                    "answers": row.answers
+                    if isinstance(row.answers, dict)
+                    else json.loads(row.answers),
+                    "priority": row.computed_priority,
+                }
+                for row in await connection.execute(query)
+            ]
+    finally:
+        await engine.dispose()
+
+
+def stored_intake(url: URL, reference: str) -> dict[str, Any]:
+    """The intake stored with this reference: reference, language, answers, priority."""
+    [intake] = off_loop(lambda: asyncio.run(_stored(url, [reference])))
+    return intake
+
+
+# -------------------------------------------------------------------------------- first party
+def assert_first_party_only(page: Page, log: RequestLog) -> None:
+    """No request has left the server's origin, and the page refers to nothing elsewhere."""
+    assert not log.foreign(), f"requests to other hosts: {log.foreign()}"
+    refs: dict[str, list[str]] = page.evaluate(
+        """() => ({
+          scripts: [...document.scripts].map(s => s.src || "inline:" + s.textContent.slice(0, 80)),
+          others: [...document.querySelectorAll(
+              "link[href], iframe, frame, img, source, object, embed, video, audio, form[action]")]
+            .map(el => el.href || el.src || el.data || el.action || "")
+            .filter(Boolean),
+        })"""
+    )
+    foreign_scripts = [s for s in refs["scripts"] if _origin(s) != log.origin]
+    assert not foreign_scripts, f"scripts not served by the service as files: {foreign_scripts}"
+    foreign = [url for url in refs["others"] if _origin(url) != log.origin]
+    assert not foreign, f"the page refers to other hosts: {foreign}"

@@ -27,18 +27,17 @@ from service.summary._view import (
 )
 from service.triage import Priority
 
-# Sections the layout places itself; any other section is printed under "Other answers".
-PATIENT, CONCERN, LEAKAGE, FERTILITY, CONSENT = (
-    "patient",
-    "concern",
-    "leakage",
-    "fertility",
-    "consent",
-)
+# Sections the layout places itself (the brief's linkIds); a section the questionnaire adds
+# later is printed after them under its own title, so no answer is ever left out.
+PATIENT = "patient"
+CONCERN = "concern"
+LEAKAGE = "leakage"
 SIGN_SECTIONS = ("warning_signs", "nerves")
 MEDICINES = "medicines"
+FERTILITY = "fertility"
+CONSENT = "consent"
+PLACED = frozenset({PATIENT, CONCERN, LEAKAGE, MEDICINES, FERTILITY, CONSENT, *SIGN_SECTIONS})
 ANTIDEPRESSANT = "antidepressant"
-PLACED = frozenset({PATIENT, CONCERN, LEAKAGE, FERTILITY, CONSENT, MEDICINES, *SIGN_SECTIONS})
 
 SSRI_NOTE = (
     "SSRIs and similar medicines can cause semen leakage, low libido, delayed ejaculation and "

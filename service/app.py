@@ -29,11 +29,13 @@ from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue.live import channels_plugin
 from service.settings import ROOT, Settings, get_settings
+from service.summary import SummaryRenderer
 from service.triage import RuleSetError
 from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
 from service.web.api.intakes import IntakeController
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
+from service.web.api.summaries import summary_pdf
 from service.web.health import health
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
@@ -79,6 +81,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise StartupError(str(error)) from None
     db = sqlalchemy_config(settings)
 
+    summaries = SummaryRenderer(settings.var_dir / "summaries")
+
+    @asynccontextmanager
+    async def summary_workers(_app: Litestar) -> AsyncIterator[None]:
+        # Workers start with the first render (the prerender after the first intake), so
+        # start-up waits for nothing; shutdown stops them.
+        async with summaries:
+            yield
+
     @asynccontextmanager
     async def schema_guard(_app: Litestar) -> AsyncIterator[None]:
         # A database that is down at start is not fatal: /health says 503 until it is back.
@@ -112,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             thanks,
             QueueController,
             StaffIntakeController,
+            summary_pdf,
             login_form,
             login,
             logout,
@@ -132,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
         },
         state=State({"clinic": clinic}),
         plugins=[
@@ -161,7 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=[schema_guard],
+        lifespan=[schema_guard, summary_workers],
         openapi_config=OpenAPIConfig(
             title="Clinic intake service",
             version="1.0.0",

@@ -67,6 +67,7 @@ class SummaryRenderer:
         self._stopped: set[int] = set()
         self._work_dir: Path | None = None
         self._inflight: dict[Path, asyncio.Task[SummaryPdf]] = {}
+        self._closed = False
 
     async def __aenter__(self) -> SummaryRenderer:
         return self
@@ -86,6 +87,7 @@ class SummaryRenderer:
 
     async def close(self) -> None:
         """Stop the workers (a stuck one is killed after the time limit) and remove temp files."""
+        self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -197,6 +199,9 @@ class SummaryRenderer:
             task.exception()
 
     def _current_pool(self) -> tuple[ProcessPoolExecutor, int]:
+        if self._closed:
+            # A request still running at shutdown must not start workers nobody will stop.
+            raise SummaryRenderError("the summary renderer is shut down")
         if self._pool is None:
             if self._work_dir is None:
                 self._work_dir = Path(tempfile.mkdtemp(prefix="clinic-summary-"))

@@ -10,16 +10,6 @@ from tests.browser.support import Site, new_context
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "email, concern_details and medicines_list have '(optional)' in their question text "
-        "(service/questionnaire/definition.toml, en and ml) and the template adds its own "
-        "optional mark (templates/intake/_items.html optional_mark): 'Email address (optional) "
-        "(optional)'."
-    ),
-)
 @pytest.mark.parametrize("lang", ["en", "ml"])
 def test_optional_is_said_once(browser: Browser, site: Site, lang: str) -> None:
     context, _ = new_context(browser, site.base_url)

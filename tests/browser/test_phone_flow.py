@@ -178,15 +178,6 @@ def test_a_phone_user_corrects_mistakes_and_sends_once(
     context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Back from /thanks shows the form with the answers Chromium restores, but with a new "
-        "submission_key (a hidden input is not restored; intake_form renders a fresh key on "
-        "each GET), so sending it again stores a second, identical intake."
-    ),
-)
 def test_back_from_the_confirmation_and_send_again_stores_no_second_intake(
     browser: Browser, site: Site
 ) -> None:

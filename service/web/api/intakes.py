@@ -29,8 +29,10 @@ from service.intake import (
 from service.models import Intake
 from service.questionnaire import Language
 from service.queue.events import CHANNEL, queue_event
+from service.summary import SummaryRenderer
 from service.triage import Priority
 from service.web.access import PUBLIC
+from service.web.api.summaries import prerender
 from service.web.problems import FieldError, Problem, problem
 
 MAX_BODY = 64 * 1024
@@ -125,6 +127,7 @@ class IntakeController(Controller):
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
         channels: NamedDependency[ChannelsPlugin],
+        summaries: NamedDependency[SummaryRenderer],
         request: Request[Any, Any, Any],
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
@@ -165,4 +168,5 @@ class IntakeController(Controller):
             receipt(outcome.intake, clinic),
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
+            background=None if outcome.replayed else prerender(summaries, outcome.intake, clinic),
         )

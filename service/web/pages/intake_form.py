@@ -35,6 +35,7 @@ from service.intake import (
     Clinic,
     IdempotencyConflictError,
     advice_from_json,
+    request_digest,
     submit_intake,
 )
 from service.models import Intake
@@ -46,13 +47,15 @@ from service.questionnaire import (
     is_language,
 )
 from service.queue.events import CHANNEL, queue_event
+from service.summary import SummaryRenderer
 from service.web import language as languages
 from service.web.access import PUBLIC
 from service.web.api.intakes import MAX_BODY
+from service.web.api.summaries import prerender
 from service.web.i18n import gettext_for
 
 log = structlog.get_logger(__name__)
-SESSION_INTAKES = "intakes"  # ids this browser submitted, newest last
+SESSION_INTAKES = "intakes"  # [{"id", "digest"}] of what this browser sent, newest last
 REMEMBERED_INTAKES = 5
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -158,6 +161,7 @@ async def submit_intake_form(
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
     channels: NamedDependency[ChannelsPlugin],
+    summaries: NamedDependency[SummaryRenderer],
 ) -> Response[Any]:
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
@@ -167,6 +171,10 @@ async def submit_intake_form(
     )
     key = str(form.get("submission_key") or "")[:200] or None
     raw_answers = answers_from_form(clinic.questionnaire, fields)
+    digest = request_digest(language, raw_answers)
+    if sent_before(request, digest):
+        # The same answers again from this browser (back, then send): it has them already.
+        return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
     values = {
         link_id: (value if clinic.questionnaire.items[link_id].type == "multi-choice" else value[0])
         for link_id, value in fields.items()
@@ -182,7 +190,7 @@ async def submit_intake_form(
             idempotency_key=key,
         )
     except IdempotencyConflictError as conflict:
-        if str(conflict.existing.id) in request.session.get(SESSION_INTAKES, []):
+        if sent_ids(request) and str(conflict.existing.id) in sent_ids(request):
             # This browser sent this form already, then changed it: show what was received.
             return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
         return _form(_form_context(clinic, language, values=values), HTTP_409_CONFLICT)
@@ -199,9 +207,37 @@ async def submit_intake_form(
         return _form(context, HTTP_422_UNPROCESSABLE_ENTITY)
     if not outcome.replayed:
         channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
-    remembered = [*request.session.get(SESSION_INTAKES, []), str(outcome.intake.id)]
-    request.set_session({**request.session, SESSION_INTAKES: remembered[-REMEMBERED_INTAKES:]})
-    return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
+    remember_sent(request, str(outcome.intake.id), digest)
+    background = None if outcome.replayed else prerender(summaries, outcome.intake, clinic)
+    return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER, background=background)
+
+
+def _sent(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    entries = request.session.get(SESSION_INTAKES, []) if request.session else []
+    return [entry for entry in entries if isinstance(entry, dict) and "id" in entry]
+
+
+def sent_ids(request: Request[Any, Any, Any]) -> list[str]:
+    """The intakes this browser sent during the visit, oldest first."""
+    return [entry["id"] for entry in _sent(request)]
+
+
+def sent_before(request: Request[Any, Any, Any], digest: str) -> bool:
+    """Whether this browser already sent exactly these answers; if so it becomes the latest."""
+    entries = _sent(request)
+    match = next((entry for entry in entries if entry.get("digest") == digest), None)
+    if match is None:
+        return False
+    rest = [entry for entry in entries if entry is not match]
+    request.set_session({**request.session, SESSION_INTAKES: [*rest, match]})
+    return True
+
+
+def remember_sent(request: Request[Any, Any, Any], intake_id: str, digest: str) -> None:
+    entries = [e for e in _sent(request) if e["id"] != intake_id] + [
+        {"id": intake_id, "digest": digest}
+    ]
+    request.set_session({**request.session, SESSION_INTAKES: entries[-REMEMBERED_INTAKES:]})
 
 
 async def _rollback_quietly(session: AsyncSession) -> None:
@@ -218,7 +254,7 @@ async def thanks(
     clinic: NamedDependency[Clinic],
 ) -> Response[Any]:
     """The reference code and what happens next, for the intake this browser sent last."""
-    sent = request.session.get(SESSION_INTAKES) if request.session else None
+    sent = sent_ids(request)
     if not sent:
         return Redirect("/", status_code=HTTP_303_SEE_OTHER)
     intake = await db_session.scalar(select(Intake).where(Intake.id == UUID(sent[-1])))

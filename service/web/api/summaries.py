@@ -1,0 +1,80 @@
+"""`GET /api/v1/intakes/{id}/summary.pdf`: the doctor's PDF, cached per intake revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import audit
+from service.intake import Clinic
+from service.models import Intake
+from service.staff import Role
+from service.summary import SummaryRenderer, SummaryRenderError, summary_of
+from service.web.access import principal_of, staff
+from service.web.api.staff import IntakeId, load_intake
+from service.web.problems import Problem, problem
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def prerender(renderer: SummaryRenderer, intake: Intake, clinic: Clinic) -> BackgroundTask:
+    """After the response: render the PDF so the doctor's first open is already cached."""
+    return BackgroundTask(renderer.prerender, summary_of(intake, clinic))
+
+
+@get(
+    "/api/v1/intakes/{intake_id:uuid}/summary.pdf",
+    operation_id="getIntakeSummaryPdf",
+    tags=["staff"],
+    summary="The PDF summary for the sexologist",
+    media_type="application/pdf",
+    opt=staff(Role.DOCTOR),
+    responses={
+        304: ResponseSpec(data_container=None, description="Not modified (If-None-Match)"),
+        503: ResponseSpec(
+            data_container=Problem,
+            description="Rendering failed; retry after Retry-After",
+            media_type="application/problem+json",
+        ),
+    },
+)
+async def summary_pdf(
+    request: Request[Any, Any, Any],
+    intake_id: IntakeId,
+    db_session: NamedDependency[AsyncSession],
+    clinic: NamedDependency[Clinic],
+    summaries: NamedDependency[SummaryRenderer],
+) -> Response[bytes]:
+    """Rendered off the event loop and cached per intake revision, with a strong ETag. Each
+    read is audited, a conditional one (304) too."""
+    intake = await load_intake(db_session, intake_id)
+    summary = summary_of(intake, clinic)
+    audit.record(db_session, principal_of(request).actor, "intake.summary_viewed", intake.id)
+    await db_session.commit()
+    etag = summaries.etag_of(summary)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    try:
+        pdf = await summaries.summary_pdf(summary)
+    except SummaryRenderError:
+        raise problem(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "The summary could not be made just now; the intake is safe.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        ) from None
+    return Response(
+        pdf.content,
+        media_type="application/pdf",
+        headers={
+            **headers,
+            "ETag": pdf.etag,
+            "Content-Disposition": f'inline; filename="{pdf.filename}"',
+        },
+    )

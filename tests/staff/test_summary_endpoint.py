@@ -1,0 +1,69 @@
+"""The doctor's PDF over HTTP: a real PDF, an ETag, and exactly one audit event per read."""
+
+from __future__ import annotations
+
+import io
+from uuid import UUID
+
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.models import AuditEvent
+from service.settings import async_database_url
+from tests.patients import intake_body
+from tests.staff.support import Client, as_caller, callers
+
+
+async def summary_reads(url: URL, intake_id: str) -> list[AuditEvent]:
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(AuditEvent).where(
+                    AuditEvent.intake_id == UUID(intake_id),
+                    AuditEvent.action == "intake.summary_viewed",
+                )
+            )
+        ).all()
+    await engine.dispose()
+    return list(rows)
+
+
+async def test_a_doctor_reads_the_pdf_and_exactly_one_event_records_who_what_when(
+    client: Client, database_url: URL
+) -> None:
+    who = await callers(client, database_url)
+    created = await client.post(
+        "/api/v1/intakes", json=intake_body(urination_pain=True, concern_details="<b>my words</b>")
+    )
+    intake_id = created.json()["id"]
+    path = f"/api/v1/intakes/{intake_id}/summary.pdf"
+    response = await as_caller(client, who["doctor"], "GET", path)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    etag = response.headers["etag"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert created.json()["reference"] in text
+    assert "<b>my words</b>" in text
+    [event] = await summary_reads(database_url, intake_id)
+    assert event.actor_kind == "staff"
+    assert event.actor_id
+    assert event.occurred_at is not None
+
+    again = await as_caller(client, who["doctor"], "GET", path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert len(await summary_reads(database_url, intake_id)) == 2  # a conditional read is a read
+
+    override = await as_caller(
+        client,
+        who["doctor"],
+        "POST",
+        f"/api/v1/intakes/{intake_id}/priority",
+        json={"priority": "urgent", "reason": "Called: worse today"},
+    )
+    assert override.status_code == 200
+    changed = await as_caller(client, who["doctor"], "GET", path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200  # a new revision, a new ETag
+    assert changed.headers["etag"] != etag

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import anyio
 import structlog
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
@@ -35,6 +36,12 @@ class TolerantAsyncPgChannelsBackend(AsyncPgChannelsBackend):
             self._listener_conn = await self._connect()
             self._subscribed_channels.clear()
         await super().subscribe(channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        # A browser that goes away cancels its stream; finishing UNLISTEN anyway keeps the
+        # backend's idea of what it listens to true, or the next page would never hear.
+        with anyio.CancelScope(shield=True):
+            await super().unsubscribe(channels)
 
 
 def channels_plugin(settings: Settings) -> ChannelsPlugin:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -209,7 +210,7 @@ class SummaryRenderer:
                 max_workers=self.workers,
                 mp_context=_CONTEXT,
                 initializer=start_worker,
-                initargs=(str(self._work_dir),),
+                initargs=(str(self._work_dir), os.getpid()),
                 max_tasks_per_child=self._max_tasks,
             )
         return self._pool, self._generation

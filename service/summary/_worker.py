@@ -6,15 +6,19 @@ import json
 import logging
 import multiprocessing.util
 import os
+import select
 import shutil
 import signal
 import tempfile
+import threading
+import time
 
 from service.summary._pdf import warm_up
 
 
-def start_worker(work_dir: str) -> None:
-    """Prepare a fresh worker: its own temporary folder, quiet logs, fonts loaded."""
+def start_worker(work_dir: str, owner: int) -> None:
+    """Prepare a fresh worker: its own temporary folder, quiet logs, fonts loaded, and an end
+    when `owner` (the process that runs the pool) ends, however it ends."""
     # Ctrl-C in a terminal reaches the whole process group; stopping workers is the parent's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # WeasyPrint copies each @font-face file into a temporary folder that it removes only on
@@ -26,12 +30,51 @@ def start_worker(work_dir: str) -> None:
         None, shutil.rmtree, args=(own,), kwargs={"ignore_errors": True}, exitpriority=0
     )
     _log_without_text()
+    _leave_with(owner, own)
     warm_up()
 
 
 def ping() -> int:
     """A no-op task that makes the pool start (and warm) a worker."""
     return os.getpid()
+
+
+def _leave_with(owner: int, own: str) -> None:
+    """Exit when `owner` exits. A pool worker blocks on a queue whose writing end it holds as
+    well, so it never sees EOF: without this, a server killed with SIGKILL would leave its
+    workers (and their forkserver) waiting for ever."""
+    try:
+        handle: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:
+        handle = None
+        _leave(own)
+    except OSError:
+        handle = None  # no pidfd (an old kernel): poll instead
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(owner):
+                time.sleep(1)
+        _leave(own)
+
+    threading.Thread(target=watch, name="summary-owner-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leave(own: str) -> None:
+    shutil.rmtree(own, ignore_errors=True)
+    os._exit(0)
 
 
 class _TemplateOnly(logging.Formatter):

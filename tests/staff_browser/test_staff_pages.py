@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.databases import BACKEND
 from tests.patients import patient_json
 from tests.staff_browser.support import (
     ADMIN,
@@ -143,18 +142,6 @@ def show_only(queue: Page, statuses: set[str]) -> None:
     wait_live(queue)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "templates/staff/queue.html: the filter's status boxes each send `status` "
-        "(status=new&status=called), but queue_page and queue_rows in "
-        "service/web/pages/staff_queue.py take `status: FromQuery[str | None]`, so only the "
-        "LAST ticked box counts: New and Called ticked shows the Called rows only, and "
-        "pressing Show without changing anything shows only 'With doctor' (an empty queue). "
-        "Fix (tried): `status: FromQuery[list[str] | None]`, joined with ',' for "
-        "parse_statuses."
-    ),
-)
 def test_the_filter_shows_every_status_ticked(contexts: Contexts, staff_site: StaffSite) -> None:
     waiting = staff_site.submit(full_name="Meera Nair")["reference"]
     called = staff_site.submit(full_name="Joseph Kurian")["reference"]
@@ -174,21 +161,6 @@ def test_the_filter_shows_every_status_ticked(contexts: Contexts, staff_site: St
     expect(row(queue, called)).to_be_visible(timeout=1_000)
 
 
-@pytest.mark.xfail(
-    BACKEND == "postgresql",
-    strict=True,
-    reason=(
-        "PostgreSQL only. When a browser drops its event stream (a reload, a closed tab), "
-        "Litestar cancels the stream, and ChannelsPlugin.unsubscribe runs inside the cancelled "
-        "scope: asyncpg's remove_listener drops its callback, then its UNLISTEN await is "
-        "cancelled, so AsyncPgChannelsBackend never takes 'queue' out of _subscribed_channels. "
-        "The next page's subscribe then believes the process listens and adds no listener: "
-        "that server process gets no queue event until that stream ends (every other reload "
-        "misses). Fix (tried: 8 of 8 reloads live): in service/queue/live.py, "
-        "TolerantAsyncPgChannelsBackend.unsubscribe = super().unsubscribe under "
-        "anyio.CancelScope(shield=True)."
-    ),
-)
 def test_a_reloaded_queue_still_updates_live(live_site: StaffSite, contexts: Contexts) -> None:
     queue = reception_on_queue(contexts, live_site)
     queue.reload()  # the first page's stream drops; the reloaded page opens another
@@ -317,17 +289,6 @@ def order(queue: Page, *intakes: dict[str, Any]) -> list[str]:
     return [reference for reference in references_in_order(queue) if reference in mine]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "templates/staff/intake.html: a refused override (422) re-renders the page at its top; "
-        "the error and the form are ~3,000 px further down (1280x800 screen), with no error "
-        "summary at the top, no focus moved and the <title> unchanged, so the doctor sees "
-        "nothing happen. Fix: autofocus the reason field when override_error is set (or post "
-        "to .../priority#change-priority with that id on the form), and prefix the title "
-        "with 'Error:'."
-    ),
-)
 def test_a_refused_override_puts_its_error_on_the_screen(
     contexts: Contexts, staff_site: StaffSite
 ) -> None:
@@ -338,16 +299,6 @@ def test_a_refused_override_puts_its_error_on_the_screen(
     expect(page.locator("#reason-error")).to_be_in_viewport(timeout=1_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "templates/staff/intake.html selects `level == intake.priority`, and override_form "
-        "(service/web/pages/staff_intake.py) does not pass the posted level back on a 422: "
-        "after 'Routine' with no reason, the select shows 'Urgent' again, so typing a reason "
-        "and saving records an 'Urgent' override the doctor did not mean. Fix: pass the "
-        "posted priority into the context and select it when present."
-    ),
-)
 def test_a_refused_override_keeps_the_level_the_doctor_chose(
     contexts: Contexts, staff_site: StaffSite
 ) -> None:
@@ -389,17 +340,6 @@ def test_an_anonymous_visitor_signs_in_and_returns_to_the_queue(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Queue for")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service/web/pages/staff_login.py login_form reads the query parameter `next_` "
-        "(the Python name, `next_: FromQuery[str | None]`), but the sign-in redirect "
-        "(service/web/problems.py) sends `?next=`: the form's hidden `next` is always "
-        "/staff/queue, so a doctor following a link to an intake lands on the queue after "
-        "signing in. Fix: `next_: Annotated[str | None, QueryParameter(name='next')] = None`, "
-        "as DayParameter does for `date`."
-    ),
-)
 def test_an_anonymous_doctor_returns_to_the_intake_after_signing_in(
     contexts: Contexts, staff_site: StaffSite
 ) -> None:

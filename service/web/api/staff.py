@@ -99,11 +99,17 @@ class IntakeDetail(msgspec.Struct):
     consent_version: str
 
 
-def parse_statuses(raw: str | None) -> frozenset[Status]:
-    if raw is None or not raw.strip():
+def parse_statuses(raw: str | list[str] | None) -> frozenset[Status]:
+    """`new,called` or several `status` parameters; the open statuses when none."""
+    parts = [
+        part.strip()
+        for chunk in ([raw] if isinstance(raw, str) else raw or [])
+        for part in chunk.split(",")
+    ]
+    if not any(parts):
         return OPEN_STATUSES
     try:
-        return frozenset(Status(part.strip()) for part in raw.split(",") if part.strip())
+        return frozenset(Status(part) for part in parts if part)
     except ValueError:
         names = ", ".join(status.value for status in Status)
         raise problem(

@@ -139,8 +139,15 @@ async def override_form(
             now=datetime.now(UTC),
         )
     except (ValueError, OverrideError) as error:
-        message = str(error) if isinstance(error, OverrideError) else "Choose a level."
-        context = _intake_context(request, intake, clinic, override_error=message, reason=reason)
+        message = str(error) if isinstance(error, OverrideError) else "choose a level"
+        context = _intake_context(
+            request,
+            intake,
+            clinic,
+            override_error=message[:1].upper() + message[1:] + ".",
+            reason=reason,
+            chosen=str(form.get("priority") or ""),
+        )
         return Template(
             "staff/intake.html",
             context=context,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,7 @@ def _safe_next(target: str | None) -> str:
 async def login_form(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
-    next_: FromQuery[str | None] = None,
+    next_: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Template:
     context = staff_context(clinic, request, next=_safe_next(next_), failed=False)
     return Template("staff/login.html", context=context, headers=NO_STORE)

@@ -57,7 +57,7 @@ async def _queue_context(
     clinic: Clinic,
     settings: Settings,
     day: date | None,
-    status: str | None,
+    status: list[str] | None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     shown_day = day or clinic.today(now)
@@ -99,7 +99,7 @@ async def queue_page(
     clinic: NamedDependency[Clinic],
     settings: NamedDependency[Settings],
     date_: DayParameter = None,
-    status: FromQuery[str | None] = None,
+    status: FromQuery[list[str] | None] = None,
 ) -> Template:
     context = await _queue_context(request, db_session, clinic, settings, date_, status)
     return Template("staff/queue.html", context=context, headers=NO_STORE)
@@ -112,7 +112,7 @@ async def queue_rows(
     clinic: NamedDependency[Clinic],
     settings: NamedDependency[Settings],
     date_: DayParameter = None,
-    status: FromQuery[str | None] = None,
+    status: FromQuery[list[str] | None] = None,
 ) -> Template:
     """The alerts and the table body, for the page's script to swap in after an event."""
     context = await _queue_context(request, db_session, clinic, settings, date_, status)

@@ -1,4 +1,5 @@
-"""Summary fixtures: intakes stored through the API and loaded back as the PDF endpoint would."""
+"""Summary fixtures: intakes stored by the intake service and loaded back as the PDF endpoint
+loads them; a guard that turns any WeasyPrint warning into a failure."""
 
 from __future__ import annotations
 
@@ -6,22 +7,22 @@ import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
-from service.intake import Clinic
+from service.intake import Accepted, Clinic, submit_intake
 from service.models import Intake
+from service.questionnaire import Language
 from service.settings import async_database_url, get_settings
 from service.summary import Summary, summary_of
-from tests.patients import intake_body
+from tests.patients import patient_json
 
 StoreIntake = Callable[..., Awaitable[Intake]]
 Sessions = async_sessionmaker[AsyncSession]
@@ -82,20 +83,28 @@ async def load_intake(sessions: Sessions, intake_id: UUID) -> Intake:
 
 
 @pytest.fixture
-def store_intake(client: AsyncTestClient[Litestar], sessions: Sessions) -> StoreIntake:
-    """Submit answers through `POST /api/v1/intakes`; return the stored intake."""
+def store_intake(sessions: Sessions, clinic: Clinic) -> StoreIntake:
+    """Submit answers through the intake service (what `POST /api/v1/intakes` calls), and load
+    the stored intake back. Not through the app: its own renderer would prerender every one."""
 
-    async def store(language: str = "en", **answers: object) -> Intake:
-        response = await client.post("/api/v1/intakes", json=intake_body(language, **answers))
-        assert response.status_code == 201, response.text
-        return await load_intake(sessions, UUID(response.json()["id"]))
+    async def store(language: Language = "en", **answers: object) -> Intake:
+        async with sessions() as session:
+            outcome = await submit_intake(
+                session,
+                clinic,
+                language=language,
+                raw_answers=patient_json(**answers),
+                now=datetime.now(UTC),
+            )
+        assert isinstance(outcome, Accepted), outcome
+        return await load_intake(sessions, outcome.intake.id)
 
     return store
 
 
 @pytest.fixture
 def summarize(store_intake: StoreIntake, clinic: Clinic) -> Callable[..., Awaitable[Summary]]:
-    async def summarize(language: str = "en", **answers: object) -> Summary:
+    async def summarize(language: Language = "en", **answers: object) -> Summary:
         return summary_of(await store_intake(language, **answers), clinic)
 
     return summarize

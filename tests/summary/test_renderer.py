@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
 
+from service.settings import ROOT
 from service.summary import (
     Summary,
     SummaryRenderer,
@@ -157,7 +163,7 @@ async def test_a_damaged_cache_file_is_rendered_again(summarize: Summarize, tmp_
     assert path.read_bytes() == good.content
 
 
-async def test_closing_removes_the_workers_temporary_files(
+async def test_closing_removes_the_temporary_files_and_starts_nothing_after(
     summarize: Summarize, tmp_path: Path
 ) -> None:
     summary = await summarize()
@@ -168,7 +174,48 @@ async def test_closing_removes_the_workers_temporary_files(
     assert any(work_dir.iterdir())
     await renderer.close()
     assert not work_dir.exists()
+    with pytest.raises(SummaryRenderError, match="shut down"):
+        await renderer.render(summary)  # starts no worker nobody would stop
 
 
 def _fields(summary: Summary) -> dict[str, object]:
     return {name: getattr(summary, name) for name in Summary.__dataclass_fields__}
+
+
+OWNER_KILLED = """
+import asyncio, os, signal, sys, tempfile
+from pathlib import Path
+from service.summary import SummaryRenderer
+
+async def main():
+    renderer = SummaryRenderer(Path(tempfile.mkdtemp()), workers=2)
+    await renderer.start()
+    print(*renderer.worker_pids(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no shutdown, no finally: as the crash test does
+
+asyncio.run(main())
+"""
+
+
+def test_workers_end_when_the_server_is_killed() -> None:
+    # Not asyncio's subprocess: its wait() also waits for EOF on the pipes, which orphaned
+    # workers would hold off for ever.
+    process = subprocess.Popen(
+        [sys.executable, "-c", OWNER_KILLED], cwd=ROOT, stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    workers = [int(pid) for pid in process.stdout.readline().split()]
+    assert process.wait(30) == -signal.SIGKILL
+    process.stdout.close()
+    assert len(workers) == 2
+    deadline = time.monotonic() + 10
+    while _running(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = _running(workers)
+    for pid in orphans:  # this test's own leftovers, if the property is broken
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans, "orphaned render workers"
+
+
+def _running(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]

@@ -1,7 +1,6 @@
 """The "areas to explore": the patient page's causes of leakage, matched to an intake's answers.
 
-The mapping is a data file a clinician can review (`areas.toml`), checked against the
-questionnaire so that a sign can never silently stop matching.
+The mapping is `areas.toml`, which a clinician reviews; `check_areas` ties it to the questionnaire.
 """
 
 from __future__ import annotations

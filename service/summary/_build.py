@@ -1,8 +1,4 @@
-"""Builds the summary of one stored intake: pure, no database, no clock, no rendering.
-
-The caller loads the intake with its red flags. Queue status is left out on purpose: it changes
-without a new `revision`, and the cached PDF must never show a stale one.
-"""
+"""Builds the summary of one stored intake: pure, no database, no clock, no rendering."""
 
 from __future__ import annotations
 
@@ -51,7 +47,11 @@ _MALAYALAM = range(0x0D00, 0x0D80)
 
 
 def summary_of(intake: Intake, clinic: Clinic) -> Summary:
-    """The summary of `intake` as it stands at `intake.revision` (red flags must be loaded)."""
+    """The summary of `intake` as it stands at `intake.revision` (red flags must be loaded).
+
+    Queue status is left out on purpose: it changes without a new `revision`, and a cached PDF
+    must never show a stale one.
+    """
     questionnaire = clinic.questionnaire
     answers = answers_from_json(questionnaire, intake.answers)
     words = _Words(questionnaire)

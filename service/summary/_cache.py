@@ -1,8 +1,4 @@
-"""Rendered PDFs on disk, one folder per intake, named by revision and renderer version.
-
-A file appears only complete (written aside, then renamed), so a crash mid-write leaves no
-half a PDF; a damaged file is treated as absent and rendered again.
-"""
+"""Rendered PDFs on disk, one folder per intake, named by revision and renderer version."""
 
 from __future__ import annotations
 
@@ -41,7 +37,11 @@ class CacheEntry:
 
 
 class SummaryCache:
-    """Rendered summaries under `directory`; every name comes from our own ids, never a request."""
+    """Rendered summaries under `directory`; every name comes from our own ids, never a request.
+
+    A file appears only whole (written aside, then renamed), so a crash mid-write leaves no half
+    a PDF; a damaged file counts as absent and is rendered again.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory

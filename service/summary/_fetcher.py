@@ -1,8 +1,6 @@
 """The only way WeasyPrint may load anything: the PDF's own font files, by a private scheme.
 
-Patient text is escaped and so can never become markup; this is the second wall. Any other
-URL (http, https, ftp, file, data, a relative path) is refused, and the refusal stops the render
-rather than printing a quietly incomplete summary.
+The second wall, behind escaping: whatever a patient types, no URL is fetched and no file read.
 """
 
 from __future__ import annotations
@@ -28,7 +26,9 @@ def asset_url(relative: str) -> str:
 
 
 class SummaryAssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
-    """Serves files under one folder, by `summary-asset:relative/path`; refuses everything else."""
+    """Serves files under one folder, by `summary-asset:relative/path`; refuses everything else
+    (http, https, ftp, file, data, relative paths), and a refusal stops the render rather than
+    printing a quietly incomplete summary."""
 
     def __init__(self, directory: Path) -> None:
         # fail_on_errors: a refused or missing asset aborts the render (FatalURLFetchingError).

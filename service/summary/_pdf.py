@@ -1,8 +1,4 @@
-"""Renders a `Summary` to PDF bytes with Jinja and WeasyPrint: deterministic, tagged, offline.
-
-The parsed stylesheet and the font configuration are built once per process and reused, which
-keeps a warm render far below the cost of loading four fonts every time.
-"""
+"""Renders a `Summary` to PDF bytes with Jinja and WeasyPrint: deterministic, tagged, offline."""
 
 from __future__ import annotations
 
@@ -69,6 +65,8 @@ class _Assets:
 
 @cache
 def _assets() -> _Assets:
+    """The template, stylesheet and fonts, once per process: loading the fonts for every render
+    would cost more than the render."""
     # The summary's own environment: autoescape on every template, whatever its file name, and
     # an undefined name is an error rather than an empty string on a clinical document.
     environment = jinja2.Environment(

@@ -1,10 +1,4 @@
-"""Renders summaries in worker processes and caches them, so the event loop never waits on PDF.
-
-One renderer per event loop (the app's lifespan). At most `workers` renders run at once; more
-wait their turn here rather than inside the pool, so a time limit measures rendering, not
-queueing. A render over its limit has its pool's workers killed; renders that were sharing the
-pool are retried once on a fresh one.
-"""
+"""Renders summaries in worker processes and caches them, so the event loop never waits on PDF."""
 
 from __future__ import annotations
 
@@ -44,7 +38,11 @@ _CONTEXT.set_forkserver_preload(["service.summary._pdf", "service.summary._worke
 class SummaryRenderer:
     """PDF summaries rendered off the event loop, cached on disk, with a time limit.
 
-    `render` is the work each worker does; tests pass a function that crashes or stalls.
+    One per event loop (the app's lifespan). At most `workers` renders run at once; the others
+    wait here rather than inside the pool, so the time limit measures rendering, not queueing.
+    A render over the limit has its pool's workers killed, and renders that shared the pool are
+    retried once on a fresh one. `render` is the work each worker does; tests pass a function
+    that crashes or stalls.
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """The summary as the doctor reads it: plain frozen values, already in words, ready to print.
 
-Everything here crosses into a render worker process, so it holds only picklable builtins.
+They cross into render worker processes, so they hold only picklable values.
 """
 
 from __future__ import annotations

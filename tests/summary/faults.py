@@ -1,8 +1,5 @@
-"""Render functions that fail the way a worker can, for the renderer's tests.
-
-They run in real worker processes (so they live in an importable module, bound with `partial`),
-and after their one failure they render for real.
-"""
+"""Render functions that fail the way a worker can, then render for real: they run in real
+worker processes, so they live in an importable module and are bound with `partial`."""
 
 from __future__ import annotations
 

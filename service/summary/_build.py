@@ -134,10 +134,10 @@ class _Words:
 
     def answer(self, item: Item, value: AnswerValue | None) -> Answer:
         label = self.labels.get(item.link_id, item.text.en)
-        if value is None:
-            return Answer(item.text.en, label, NOT_ANSWERED, answered=False)
-        text = self.of(item, value)
         own_words = item.type is ItemType.TEXT
+        if value is None:
+            return Answer(item.text.en, label, NOT_ANSWERED, answered=False, own_words=own_words)
+        text = self.of(item, value)
         return Answer(
             question=item.text.en,
             label=label,

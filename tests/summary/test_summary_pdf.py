@@ -276,3 +276,9 @@ async def test_a_summary_shows_no_queue_status(summarize: Summarize) -> None:
 def test_the_areas_and_labels_match_the_questionnaire(clinic: Clinic) -> None:
     check_areas(clinic.questionnaire)
     check_labels(clinic.questionnaire)
+
+
+async def test_unanswered_own_words_are_said_once_and_plainly(summarize: Summarize) -> None:
+    text = pdf_text(render_summary_pdf(await summarize()))
+    in_order(text, "For how long: 1 to 6 months", "No words of their own.")
+    assert "Own words" not in text

@@ -82,19 +82,29 @@ class SummaryRenderer:
     async def start(self) -> None:
         """Start and warm every worker now, so the first request finds them ready."""
         pool, _ = self._current_pool()
-        await asyncio.gather(*(asyncio.wrap_future(pool.submit(ping)) for _ in range(self.workers)))
+        # A warm worker may answer several pings while another is still loading its fonts, so
+        # ping until every worker has answered (each answers only once warm).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        answered: set[int] = set()
+        while len(answered) < self.workers and loop.time() < deadline:
+            pings = (asyncio.wrap_future(pool.submit(ping)) for _ in range(self.workers))
+            answered.update(await asyncio.gather(*pings))
 
     async def close(self) -> None:
         """Stop the workers (a stuck one is killed after the time limit) and remove temp files."""
         self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Taken before shutdown(), which forgets them: the work folder may only go once
+            # every worker has stopped using it.
             processes = list(_processes(pool).values())
+            pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 await asyncio.to_thread(process.join, self.timeout)
                 if process.is_alive():
                     process.kill()
+                    await asyncio.to_thread(process.join, 1)
         if self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None

@@ -15,12 +15,16 @@ import time
 
 from service.summary._pdf import warm_up
 
+WORKER_NICENESS = 10
+
 
 def start_worker(work_dir: str, owner: int) -> None:
     """Prepare a fresh worker: its own temporary folder, quiet logs, fonts loaded, and an end
     when `owner` (the process that runs the pool) ends, however it ends."""
     # Ctrl-C in a terminal reaches the whole process group; stopping workers is the parent's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the server: when both want the CPU, the queue and the patient form come first.
+    os.nice(WORKER_NICENESS)
     # WeasyPrint copies each @font-face file into a temporary folder that it removes only on
     # garbage collection, which a worker's exit skips. Ours goes with the worker, and the parent
     # removes the whole work folder, including those of workers it had to kill.
@@ -35,7 +39,9 @@ def start_worker(work_dir: str, owner: int) -> None:
 
 
 def ping() -> int:
-    """A no-op task that makes the pool start (and warm) a worker."""
+    """A task that makes the pool start (and warm) a worker; it says which worker answered,
+    after a pause that leaves the next ping to another worker."""
+    time.sleep(0.02)
     return os.getpid()
 
 

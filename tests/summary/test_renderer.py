@@ -31,6 +31,15 @@ def cached_files(cache: Path) -> list[str]:
     return sorted(path.name for path in cache.rglob("*") if path.is_file())
 
 
+async def test_workers_yield_the_cpu_to_the_server(tmp_path: Path) -> None:
+    async with SummaryRenderer(tmp_path / "cache", workers=2) as renderer:
+        await renderer.start()
+        pids = renderer.worker_pids()
+        assert len(pids) == 2
+        server = os.getpriority(os.PRIO_PROCESS, 0)
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) >= min(server + 10, 19) for pid in pids)
+
+
 async def test_a_cache_hit_gives_the_same_bytes_and_etag_without_rendering(
     summarize: Summarize, tmp_path: Path
 ) -> None:
@@ -167,12 +176,16 @@ async def test_closing_removes_the_temporary_files_and_starts_nothing_after(
     summarize: Summarize, tmp_path: Path
 ) -> None:
     summary = await summarize()
-    renderer = SummaryRenderer(tmp_path / "cache", workers=1)
+    renderer = SummaryRenderer(tmp_path / "cache", workers=2)
+    await renderer.start()
     await renderer.render(summary)
+    workers = list(renderer.worker_pids())
     work_dir = renderer._work_dir  # the folder is the point here
     assert work_dir is not None
     assert any(work_dir.iterdir())
     await renderer.close()
+    # Every worker has stopped before its fonts' folder goes (not one still rendering from it).
+    assert _running(workers) == []
     assert not work_dir.exists()
     with pytest.raises(SummaryRenderError, match="shut down"):
         await renderer.render(summary)  # starts no worker nobody would stop

@@ -24,7 +24,7 @@ from service.summary._pdf import (
     renderer_version,
 )
 from service.summary._view import Summary
-from service.summary._worker import ping, start_worker
+from service.summary._worker import alive, ping, start_worker
 
 log = structlog.get_logger(__name__)
 
@@ -214,6 +214,7 @@ class SummaryRenderer:
         if self._pool is None:
             if self._work_dir is None:
                 self._work_dir = Path(tempfile.mkdtemp(prefix="clinic-summary-"))
+            self._sweep(self._work_dir)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=_CONTEXT,
@@ -222,6 +223,14 @@ class SummaryRenderer:
                 max_tasks_per_child=self._max_tasks,
             )
         return self._pool, self._generation
+
+    @staticmethod
+    def _sweep(work_dir: Path) -> None:
+        """Remove the folders of workers that died without tidying up (a crash, a kill)."""
+        for folder in work_dir.glob("worker-*-*"):
+            pid = folder.name.split("-")[1]
+            if pid.isdigit() and not alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _replace(self, generation: int, *, stop: bool = False) -> None:
         """Retire the pool of `generation` (killing its workers when `stop`); the next call

@@ -61,14 +61,15 @@ def _leave_with(owner: int, own: str) -> None:
         if handle is not None:
             select.select([handle], [], [])
         else:
-            while _alive(owner):
+            while alive(owner):
                 time.sleep(1)
         _leave(own)
 
     threading.Thread(target=watch, name="summary-owner-watch", daemon=True).start()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process `pid` exists (a zombie counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

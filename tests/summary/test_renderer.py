@@ -102,6 +102,11 @@ async def test_a_crashed_worker_gives_a_clear_error_leaves_nothing_and_a_retry_s
             await renderer.summary_pdf(summary)
         assert cached_files(cache) == []
         retried = await renderer.summary_pdf(summary)
+        # The dead worker's font folder went when the new pool started.
+        work_dir = renderer._work_dir  # the folder is the point here
+        assert work_dir is not None
+        left = [int(folder.name.split("-")[1]) for folder in work_dir.glob("worker-*")]
+        assert left == list(renderer.worker_pids())
     assert retried.content == render_summary_pdf(summary)
     assert cached_files(cache) == [retried.etag.strip('"') + ".pdf"]
 

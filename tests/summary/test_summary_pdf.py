@@ -282,3 +282,13 @@ async def test_unanswered_own_words_are_said_once_and_plainly(summarize: Summari
     text = pdf_text(render_summary_pdf(await summarize()))
     in_order(text, "For how long: 1 to 6 months", "No words of their own.")
     assert "Own words" not in text
+
+
+async def test_superseded_red_flags_are_left_out(store_intake: StoreIntake, clinic: Clinic) -> None:
+    """Re-triage keeps earlier flags, marked superseded; the summary shows the current ones."""
+    intake = await store_intake(fever=True, urination_pain=True)
+    assert [flag.rule_id for flag in intake.red_flags] == ["RF-ACUTE-PROSTATITIS", "RF-URINARY"]
+    intake.red_flags[0].superseded_at = datetime.now(UTC)
+    summary = summary_of(intake, clinic)
+    assert [flag.rule_id for flag in summary.red_flags] == ["RF-URINARY"]
+    assert "acute bacterial prostatitis" not in pdf_text(render_summary_pdf(summary))

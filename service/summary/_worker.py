@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing.util
@@ -12,6 +13,7 @@ import signal
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from service.summary._pdf import warm_up
 
@@ -81,6 +83,9 @@ def alive(pid: int) -> bool:
 
 def _leave(own: str) -> None:
     shutil.rmtree(own, ignore_errors=True)
+    # The owner is gone and cannot remove the work folder: the last worker out does.
+    with contextlib.suppress(OSError):
+        Path(own).parent.rmdir()
     os._exit(0)
 
 

@@ -201,28 +201,29 @@ def _fields(summary: Summary) -> dict[str, object]:
 
 
 OWNER_KILLED = """
-import asyncio, os, signal, sys, tempfile
+import asyncio, os, signal, sys
 from pathlib import Path
 from service.summary import SummaryRenderer
 
 async def main():
-    renderer = SummaryRenderer(Path(tempfile.mkdtemp()), workers=2)
+    renderer = SummaryRenderer(Path(sys.argv[1]), workers=2)
     await renderer.start()
-    print(*renderer.worker_pids(), flush=True)
+    print(renderer._work_dir, *renderer.worker_pids(), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # no shutdown, no finally: as the crash test does
 
 asyncio.run(main())
 """
 
 
-def test_workers_end_when_the_server_is_killed() -> None:
+def test_workers_end_when_the_server_is_killed(tmp_path: Path) -> None:
     # Not asyncio's subprocess: its wait() also waits for EOF on the pipes, which orphaned
     # workers would hold off for ever.
     process = subprocess.Popen(
-        [sys.executable, "-c", OWNER_KILLED], cwd=ROOT, stdout=subprocess.PIPE
+        [sys.executable, "-c", OWNER_KILLED, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE
     )
     assert process.stdout is not None
-    workers = [int(pid) for pid in process.stdout.readline().split()]
+    work_dir, *pids = process.stdout.readline().split()
+    workers = [int(pid) for pid in pids]
     assert process.wait(30) == -signal.SIGKILL
     process.stdout.close()
     assert len(workers) == 2
@@ -233,6 +234,7 @@ def test_workers_end_when_the_server_is_killed() -> None:
     for pid in orphans:  # this test's own leftovers, if the property is broken
         os.kill(pid, signal.SIGKILL)
     assert not orphans, "orphaned render workers"
+    assert not Path(work_dir.decode()).exists(), "the last worker out removes the work folder"
 
 
 def _running(pids: list[int]) -> list[int]:

@@ -29,7 +29,7 @@ from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue.live import channels_plugin
 from service.settings import ROOT, Settings, get_settings
-from service.summary import SummaryRenderer
+from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
 from service.triage import RuleSetError
 from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
 from service.web.api.intakes import IntakeController
@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     try:
         clinic = Clinic.load(settings)
-    except (QuestionnaireError, RuleSetError) as error:
+        check_areas(clinic.questionnaire)
+        check_labels(clinic.questionnaire)
+    except (QuestionnaireError, RuleSetError, AreasError, LabelsError) as error:
         # A questionnaire or rule set that fails its checks must never triage a patient.
         log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
         raise StartupError(str(error)) from None

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
@@ -31,6 +32,7 @@ from service.queue.events import CHANNEL, queue_event
 from service.queue.listing import queue_entries
 from service.settings import Settings
 from service.staff import Role
+from service.summary import SummaryRenderer, summary_of
 from service.triage import Priority
 from service.web.access import ALL_STAFF, principal_of, staff
 from service.web.problems import FieldError, problem
@@ -303,7 +305,9 @@ class StaffIntakeController(Controller):
         data: JSONBody[PriorityOverrideIn],
         db_session: NamedDependency[AsyncSession],
         channels: NamedDependency[ChannelsPlugin],
-    ) -> dict[str, str]:
+        clinic: NamedDependency[Clinic],
+        summaries: NamedDependency[SummaryRenderer],
+    ) -> Response[dict[str, str]]:
         """The computed level stays beside the override; the queue follows the override."""
         intake = await load_intake(db_session, intake_id)
         by = principal_of(request)
@@ -323,8 +327,12 @@ class StaffIntakeController(Controller):
             ) from None
         await db_session.commit()
         channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)
-        return {
+        body = {
             "id": str(intake.id),
             "priority": intake.priority.value,
             "computed_priority": intake.computed_priority,
         }
+        # The summary shows the override: render the new revision before the doctor asks.
+        return Response(
+            body, background=BackgroundTask(summaries.prerender, summary_of(intake, clinic))
+        )

@@ -21,9 +21,11 @@ from service.models import Intake
 from service.questionnaire import age_on, answer_in_words, question_in_words
 from service.queue.events import CHANNEL, queue_event
 from service.staff import Role
+from service.summary import SummaryRenderer
 from service.triage import Priority
 from service.web.access import principal_of, staff
 from service.web.api.staff import load_intake
+from service.web.api.summaries import prerender
 from service.web.pages.staff_login import NO_STORE, staff_context
 from service.web.pages.staff_queue import LEVEL_LABELS, STATUS_LABELS
 
@@ -122,6 +124,7 @@ async def override_form(
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
     channels: NamedDependency[ChannelsPlugin],
+    summaries: NamedDependency[SummaryRenderer],
 ) -> Response[Any]:
     form = await request.form()
     intake = await load_intake(db_session, intake_id)
@@ -156,4 +159,8 @@ async def override_form(
         )
     await db_session.commit()
     channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)
-    return Redirect(f"/staff/intakes/{intake.id}", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(
+        f"/staff/intakes/{intake.id}",
+        status_code=HTTP_303_SEE_OTHER,
+        background=prerender(summaries, intake, clinic),
+    )

@@ -12,11 +12,22 @@ from uuid import UUID, uuid4
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.queue.status import Status
 from service.triage.priority import Priority
+from service.webhooks.events import DeliveryStatus
 
 # Crockford-style alphabet without 0/O, 1/I/L and U: a patient reads the code out on the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -190,3 +201,95 @@ class AuditEvent(Base):
         Index("ix_audit_event_intake", "intake_id"),
         Index("ix_audit_event_occurred_at", "occurred_at"),
     )
+
+
+class WebhookEndpoint(Base):
+    """A receiver an admin registered: where to send, the secret to sign with, which events."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Kept as given (`whsec_...`): the worker needs the secret itself to sign, not a hash.
+    secret: Mapped[str] = mapped_column(String(128))
+    event_types: Mapped[list[str]] = mapped_column(JsonB)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+
+
+class OutboxEvent(Base):
+    """Something integrations hear about, written in the same transaction as the change.
+
+    Its id is the `webhook-id` every endpoint gets, on every attempt: a receiver that sees it
+    twice knows it is a repeat. The worker fans it out to the subscribed endpoints later, so
+    the request that made the change writes this one row and nothing else.
+    """
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, object]] = mapped_column(JsonB)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+    __table_args__ = (
+        # Only the events still to fan out: stays small however long the outbox grows.
+        Index(
+            "ix_outbox_event_to_fan_out",
+            "created_at",
+            sqlite_where=text("fanned_out_at IS NULL"),
+            postgresql_where=text("fanned_out_at IS NULL"),
+        ),
+    )
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: pending until a 2xx answer, dead after the last attempt."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    event_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("outbox_event.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("webhook_endpoint.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(_CODE, default=DeliveryStatus.PENDING.value)
+    # Attempts since the delivery was (re-)queued; every one is also a WebhookAttempt row.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a worker may next take it: the retry time, or the end of a worker's claim on it.
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+    event: Mapped[OutboxEvent] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        cascade="all, delete-orphan", order_by="WebhookAttempt.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        # The worker's claim: pending deliveries whose time has come, soonest first.
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery: when, the receiver's status code or the error, how long."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        _BIG_ID, ForeignKey("webhook_delivery.id", ondelete="CASCADE")
+    )
+    attempted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_webhook_attempt_delivery", "delivery_id"),)

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import audit
 from service.models import Intake
 from service.triage import Priority
+from service.webhooks import EventType
+from service.webhooks.outbox import record_intake_event
 
 MAX_REASON = 1000
 
@@ -50,4 +52,12 @@ async def override_priority(
         to_priority=level.value,
         computed_priority=intake.computed_priority,
     )
+    if level is not before:
+        record_intake_event(
+            session,
+            EventType.INTAKE_PRIORITY_CHANGED,
+            intake,
+            now,
+            previous_priority=before.value,
+        )
     await session.flush()

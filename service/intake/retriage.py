@@ -21,6 +21,8 @@ from service.intake.stored import answers_from_json, red_flags_of
 from service.models import Intake, RedFlag
 from service.queue import Status
 from service.triage import Priority, evaluate
+from service.webhooks import EventType
+from service.webhooks.outbox import record_intake_event
 
 # Still to be seen, or not come: everything but a finished or cancelled visit (issue #3).
 RETRIAGE_STATUSES = tuple(s.value for s in Status if s not in {Status.DONE, Status.CANCELLED})
@@ -99,6 +101,7 @@ def _retriage_one(
         flag.superseded_at = now
     intake.red_flags.extend(fresh)
     before = Priority(intake.computed_priority)
+    acted_on = intake.priority
     override = Priority(intake.override_priority) if intake.override_priority else None
     intake.set_priorities(triage.level, override)
     intake.rule_set = triage.rule_set
@@ -115,4 +118,13 @@ def _retriage_one(
             to_priority=triage.level.value,
             rule_set=triage.rule_set,
             rule_set_version=triage.rule_set_version,
+        )
+    if intake.priority is not acted_on:
+        # Integrations hear of the level the clinic acts on; under an override it stays put.
+        record_intake_event(
+            session,
+            EventType.INTAKE_PRIORITY_CHANGED,
+            intake,
+            now,
+            previous_priority=acted_on.value,
         )

@@ -10,6 +10,8 @@ from service import audit
 from service.models import Intake, StatusChange
 from service.queue import Status, can_move
 from service.staff import Principal
+from service.webhooks import EventType
+from service.webhooks.outbox import record_intake_event
 
 
 class IllegalMoveError(ValueError):
@@ -39,6 +41,9 @@ async def change_status(
         intake.id,
         from_status=current.value,
         to_status=target.value,
+    )
+    record_intake_event(
+        session, EventType.INTAKE_STATUS_CHANGED, intake, now, previous_status=current.value
     )
     await session.flush()
 

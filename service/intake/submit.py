@@ -26,6 +26,8 @@ from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.queue import Status
 from service.triage import evaluate, is_emergency_answer, patient_advice
+from service.webhooks import EventType
+from service.webhooks.outbox import record_intake_event
 
 PATIENT = audit.Actor("patient")
 
@@ -123,6 +125,7 @@ async def submit_intake(
         priority=triage.level.value,
         rule_set_version=triage.rule_set_version,
     )
+    record_intake_event(session, EventType.INTAKE_CREATED, intake, now)
     try:
         await session.commit()
     except IntegrityError:

@@ -1,0 +1,56 @@
+"""How the clinic's words map to FHIR R4 codes: levels, queue statuses and code systems."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from service.queue import Status
+from service.triage import Priority
+
+# Clinical brief, "Priority levels": the FHIR `Task.priority` of each level.
+TASK_PRIORITY = MappingProxyType(
+    {
+        Priority.EMERGENCY: "stat",
+        Priority.URGENT: "asap",
+        Priority.SOON: "urgent",
+        Priority.ROUTINE: "routine",
+    }
+)
+
+# Where the queue entry stands, as FHIR Task.status (the exact queue status also travels in
+# Task.businessStatus). The clinic is the performer: `requested` until it calls the patient,
+# `accepted` once called, `ready` when the patient is in the waiting room, `in-progress` with
+# the doctor; a patient who never came is a `failed` attempt.
+TASK_STATUS = MappingProxyType(
+    {
+        Status.NEW: "requested",
+        Status.CALLED: "accepted",
+        Status.ARRIVED: "ready",
+        Status.WITH_DOCTOR: "in-progress",
+        Status.DONE: "completed",
+        Status.NO_SHOW: "failed",
+        Status.CANCELLED: "cancelled",
+    }
+)
+
+BCP47 = "urn:ietf:bcp:47"
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+FLAG_PRIORITY = "http://hl7.org/fhir/StructureDefinition/flag-priority"
+FLAG_DETAIL = "http://hl7.org/fhir/StructureDefinition/flag-detail"
+
+
+class Systems:
+    """The clinic's identifier and code systems, all under one base URI from the settings."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.intake = f"{self.base}/intake"
+        self.reference = f"{self.base}/intake-reference"
+        self.priority = f"{self.base}/priority"
+        self.queue_status = f"{self.base}/queue-status"
+        self.red_flag_rule = f"{self.base}/red-flag-rule"
+        self.rule_set = f"{self.base}/rule-set"
+
+    def questionnaire(self, name: str) -> str:
+        """The canonical URL of a questionnaire whose definition file names none."""
+        return f"{self.base}/Questionnaire/{name}"

@@ -1,0 +1,44 @@
+"""`GET /api/v1/intakes/{id}/fhir`: one intake as a FHIR R4 Bundle, for the clinic's EHR."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import audit
+from service.fhir import FHIR_JSON, intake_bundle
+from service.intake import Clinic
+from service.settings import Settings
+from service.staff import Role
+from service.web.access import principal_of, staff
+from service.web.api.staff import IntakeId, load_intake
+
+
+@get(
+    "/api/v1/intakes/{intake_id:uuid}/fhir",
+    operation_id="getIntakeFhirBundle",
+    tags=["staff"],
+    summary="The intake as a FHIR R4 Bundle (collection)",
+    media_type=FHIR_JSON,
+    opt=staff(Role.DOCTOR, Role.ADMIN),
+)
+async def intake_fhir(
+    request: Request[Any, Any, Any],
+    intake_id: IntakeId,
+    db_session: NamedDependency[AsyncSession],
+    clinic: NamedDependency[Clinic],
+    settings: NamedDependency[Settings],
+) -> dict[str, Any]:
+    """Patient, QuestionnaireResponse, RiskAssessment, one Flag per current red flag, the
+    queue's Task and a DocumentReference to the PDF summary. The read is audited."""
+    intake = await load_intake(db_session, intake_id)
+    audit.record(db_session, principal_of(request).actor, "intake.fhir_viewed", intake.id)
+    await db_session.commit()
+    bundle = intake_bundle(
+        intake, clinic, identifier_system=settings.fhir_identifier_system, now=datetime.now(UTC)
+    )
+    return bundle.model_dump(mode="json")

@@ -50,6 +50,7 @@ from service.web.pages.staff_queue import (
 )
 from service.web.problems import http_exception_handler, unexpected_error_handler
 from service.web.rate_limits import rate_limit_middleware
+from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             channels_plugin(settings),
         ],
         middleware=[
+            RequestIdMiddleware(),
             SecurityHeadersMiddleware(behind_https=settings.behind_https),
             session.middleware,
             DefineMiddleware(StaffAuthenticationMiddleware, db=db),

@@ -48,3 +48,11 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # Alembic narrates every schema check at INFO; only its warnings matter at run time.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # uvicorn sets up plain-text handlers of its own: send its lines through ours instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    # SQLAlchemy logs statements with their parameters (names, answers) at INFO and DEBUG:
+    # whatever LOG_LEVEL says, only its warnings may reach the log.
+    for noisy in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

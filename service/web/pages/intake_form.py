@@ -47,6 +47,7 @@ from service.questionnaire import (
     is_language,
 )
 from service.queue.events import CHANNEL, queue_event
+from service.settings import Settings
 from service.summary import SummaryRenderer
 from service.web import language as languages
 from service.web.access import PUBLIC
@@ -140,12 +141,20 @@ def _form(context: dict[str, Any], status_code: int = 200) -> Template:
 async def intake_form(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
+    settings: NamedDependency[Settings],
     lang: FromQuery[str | None] = None,
 ) -> Template:
     """The form in the visit's language; `?lang=` switches it for the rest of the visit."""
     language = languages.choose(request, lang)
     response = _form(_form_context(clinic, language))
-    response.set_cookie(languages.COOKIE, language, httponly=True, samesite="lax", path="/")
+    response.set_cookie(
+        languages.COOKIE,
+        language,
+        httponly=True,
+        samesite="lax",
+        secure=settings.behind_https,
+        path="/",
+    )
     return response
 
 

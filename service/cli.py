@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.backup import BackupError, backup_sqlite
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic
 from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
@@ -210,3 +211,23 @@ def _clinic() -> Clinic:
         return Clinic.load(get_settings())
     except (QuestionnaireError, RuleSetError, SettingsError) as error:
         raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def backup(path: Path) -> None:
+    """Copy the SQLite database to PATH, consistently, while the service runs."""
+    settings = get_settings()
+    if not settings.is_sqlite or not settings.database_url.database:
+        message = "backup copies the embedded SQLite database; for PostgreSQL use pg_dump"
+        raise click.ClickException(f"{message} (see the README)")
+    try:
+        report = backup_sqlite(Path(settings.database_url.database), path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+    async def work(session: AsyncSession) -> None:
+        audit.record(session, audit.SYSTEM, "database.backed_up", intakes=report.intakes)
+
+    _run(work)
+    click.echo(f"Backed up {report.intakes} intakes ({report.size_bytes} bytes) to {path}")

@@ -162,7 +162,8 @@ async def test_identifiers_questionnaire_link_patient_and_pdf(
     )
     canonical, version = response["questionnaire"].split("|")
     assert version == questionnaire.version == detail["questionnaire_version"]
-    assert canonical.startswith(("http://", "https://", "urn:"))
+    # One definition: the served Questionnaire carries the canonical URL the responses cite.
+    assert canonical == questionnaire.url == f"{system}/Questionnaire/clinic_intake"
     assert response["status"] == "completed"
     assert response["identifier"] == {"system": f"{system}/intake", "value": intake_id}
     assert [group["linkId"] for group in response["item"]] == [

@@ -23,6 +23,7 @@ TEMPLATES = ROOT / "templates"
 PDF_TEMPLATES = TEMPLATES / "pdf"
 TEMPLATE = "pdf/summary.html"
 STYLESHEET = PDF_TEMPLATES / "summary.css"
+USER_AGENT_STYLESHEET = PDF_TEMPLATES / "user-agent.css"
 FONTS = PDF_TEMPLATES / "fonts"
 _PACKAGE = Path(__file__).parent
 # Everything whose change changes the bytes: WeasyPrint and its PDF writer, and our own files.
@@ -55,10 +56,30 @@ def renderer_version() -> str:
     return digest.hexdigest()[:16]
 
 
+class _SummaryHTML(weasyprint.HTML):  # type: ignore[misc]  # WeasyPrint ships no types
+    """The summary's HTML, styled over our cut of WeasyPrint's user-agent stylesheet.
+
+    WeasyPrint's own sheet styles every element of the web, and its ::marker, ::footnote-* and
+    ::note-* rules make it compute styles nobody prints for each of our elements on every render.
+    `_ua_stylesheets` is WeasyPrint's private hook: should a later version drop it, the summary
+    is styled over WeasyPrint's own sheet again, which looks the same and is only slower.
+    """
+
+    def __init__(self, html: str, assets: _Assets, *, user_agent: bool = True) -> None:
+        super().__init__(string=html, url_fetcher=assets.fetcher)
+        self.user_agent = assets.user_agent if user_agent else None
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[weasyprint.CSS]:
+        if self.user_agent is None:
+            return list(super()._ua_stylesheets(forms))
+        return [self.user_agent]
+
+
 @dataclass(frozen=True)
 class _Assets:
     template: jinja2.Template
     stylesheet: weasyprint.CSS
+    user_agent: weasyprint.CSS
     fonts: FontConfiguration
     fetcher: SummaryAssetFetcher
 
@@ -88,7 +109,10 @@ def _assets() -> _Assets:
     copies = getattr(fonts, "_folder", None)
     if copies is not None:
         atexit.register(shutil.rmtree, copies, ignore_errors=True)
-    return _Assets(environment.get_template(TEMPLATE), stylesheet, fonts, fetcher)
+    user_agent = weasyprint.CSS(
+        string=USER_AGENT_STYLESHEET.read_text(encoding="utf-8"), url_fetcher=fetcher
+    )
+    return _Assets(environment.get_template(TEMPLATE), stylesheet, user_agent, fonts, fetcher)
 
 
 def summary_html(summary: Summary) -> str:
@@ -96,11 +120,15 @@ def summary_html(summary: Summary) -> str:
     return _assets().template.render(summary=summary, signs=LEVEL_SIGNS, version=renderer_version())
 
 
-def render_summary_pdf(summary: Summary) -> bytes:
-    """The PDF of `summary`. The same summary gives the same bytes, in any process."""
+def render_summary_pdf(summary: Summary, *, user_agent: bool = True) -> bytes:
+    """The PDF of `summary`. The same summary gives the same bytes, in any process.
+
+    `user_agent=False` styles it over WeasyPrint's own user-agent sheet instead of our cut of
+    it; the tests check that the two give the same PDF.
+    """
     assets = _assets()
     try:
-        document = weasyprint.HTML(string=summary_html(summary), url_fetcher=assets.fetcher)
+        document = _SummaryHTML(summary_html(summary), assets, user_agent=user_agent)
         pdf = document.write_pdf(
             stylesheets=[assets.stylesheet],
             font_config=assets.fonts,
@@ -119,7 +147,6 @@ def render_summary_pdf(summary: Summary) -> bytes:
 def warm_up() -> None:
     """Load the fonts and lay out every script once, so the first real render is a warm one."""
     assets = _assets()
-    weasyprint.HTML(
-        string='<p>Aa <b>Bb</b> മലയാളം <b>മല</b> <span class="symbol">▲◆●○■▶</span></p>',
-        url_fetcher=assets.fetcher,
+    _SummaryHTML(
+        '<p>Aa <b>Bb</b> മലയാളം <b>മല</b> <span class="symbol">▲◆●○■▶</span></p>', assets
     ).write_pdf(stylesheets=[assets.stylesheet], font_config=assets.fonts)

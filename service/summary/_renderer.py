@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 import shutil
@@ -33,6 +34,8 @@ RenderFunction = Callable[[Summary], bytes]
 # recycled worker starts in milliseconds, and no worker inherits the event loop's threads.
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["service.summary._pdf", "service.summary._worker"])
+# How soon a client may ask again after a failed render (a crash: a fresh worker is ready fast).
+RETRY_AFTER_SECONDS = 5
 
 
 class SummaryRenderer:
@@ -42,7 +45,8 @@ class SummaryRenderer:
     wait here rather than inside the pool, so the time limit measures rendering, not queueing.
     A render over the limit has its pool's workers killed, and renders that shared the pool are
     retried once on a fresh one. `render` is the work each worker does; tests pass a function
-    that crashes or stalls.
+    that crashes or stalls. With `prerender` off, `prerender()` does nothing and a summary is
+    rendered when first asked for.
     """
 
     def __init__(
@@ -53,9 +57,11 @@ class SummaryRenderer:
         timeout: float = 20.0,
         max_tasks_per_child: int = 200,
         render: RenderFunction = render_summary_pdf,
+        prerender: bool = True,
     ) -> None:
         self.cache = SummaryCache(cache_dir)
         self.timeout = timeout
+        self.prerenders = prerender
         self.version = renderer_version()
         self.workers = workers
         self._max_tasks = max_tasks_per_child
@@ -141,6 +147,8 @@ class SummaryRenderer:
 
         A failure is only logged: the intake is already stored, and the doctor's request retries.
         """
+        if not self.prerenders:
+            return
         try:
             await self.summary_pdf(summary)
         except SummaryRenderError as error:
@@ -150,6 +158,17 @@ class SummaryRenderer:
                 revision=summary.revision,
                 error=type(error).__name__,
             )
+
+    def retry_after(self, error: SummaryRenderError) -> str:
+        """The Retry-After, in seconds, for a 503 caused by `error`.
+
+        A render stopped at the time limit would most likely take as long again at once (a
+        summary that is slow to lay out, a saturated machine), so that client waits a whole time
+        limit; after any other failure a fresh worker is ready in moments.
+        """
+        if isinstance(error, SummaryRenderTimeoutError):
+            return str(max(RETRY_AFTER_SECONDS, math.ceil(self.timeout)))
+        return str(RETRY_AFTER_SECONDS)
 
     def forget(self, intake_id: str) -> None:
         """Delete the cached PDFs of an intake (erasure and purge)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import ROOT
+from service.settings import ROOT, SettingsError, get_settings
 from service.summary import (
     Summary,
     SummaryRenderer,
@@ -120,12 +120,50 @@ async def test_a_render_over_the_time_limit_gives_a_clear_error_and_a_retry_succ
     async with SummaryRenderer(cache, workers=1) as renderer:
         await renderer.start()
         renderer.timeout = 0.02
-        with pytest.raises(SummaryRenderTimeoutError, match=r"longer than 0\.02 s"):
+        with pytest.raises(SummaryRenderTimeoutError, match=r"longer than 0\.02 s") as timed_out:
             await renderer.summary_pdf(summary)
         assert cached_files(cache) == []
+        # It would most likely run over again at once: the client waits longer than after a crash.
+        renderer.timeout = 20
+        assert renderer.retry_after(timed_out.value) == "20"
+        assert renderer.retry_after(SummaryRenderError("crashed")) == "5"
         renderer.timeout = 60
         retried = await renderer.summary_pdf(summary)
     assert retried.content == render_summary_pdf(summary)
+
+
+async def test_with_prerender_off_nothing_renders_until_asked(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summary = await summarize()
+    cache, renders = tmp_path / "cache", tmp_path / "renders"
+    renders.mkdir()
+    async with SummaryRenderer(cache, render=partial(counted, renders), prerender=False) as off:
+        await off.prerender(summary)
+        assert cached_files(cache) == []
+        assert off.worker_pids() == ()  # not even a worker was started
+        asked = await off.summary_pdf(summary)
+    assert len(list(renders.iterdir())) == 1
+    assert cached_files(cache) == [asked.etag.strip('"') + ".pdf"]
+
+
+def test_the_renderer_settings_come_from_the_environment(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = get_settings()
+    assert defaults.summary_workers == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert (defaults.summary_timeout_seconds, defaults.summary_prerender) == (20.0, True)
+    monkeypatch.setenv("SUMMARY_WORKERS", "3")
+    monkeypatch.setenv("SUMMARY_TIMEOUT_SECONDS", "45")
+    monkeypatch.setenv("SUMMARY_PRERENDER", "false")
+    get_settings.cache_clear()
+    chosen = get_settings()
+    assert (chosen.summary_workers, chosen.summary_timeout_seconds) == (3, 45.0)
+    assert chosen.summary_prerender is False
+    monkeypatch.setenv("SUMMARY_WORKERS", "0")
+    get_settings.cache_clear()
+    with pytest.raises(SettingsError, match="SUMMARY_WORKERS must be at least 1"):
+        get_settings()
 
 
 async def test_a_stuck_render_is_killed_and_the_render_beside_it_is_retried(

@@ -248,6 +248,20 @@ async def test_two_renders_of_one_intake_are_byte_identical_even_in_another_proc
     assert fresh.stdout == first
 
 
+async def test_our_user_agent_stylesheet_prints_what_weasyprints_own_prints(
+    summarize: Summarize,
+) -> None:
+    # templates/pdf/user-agent.css is a cut of WeasyPrint's sheet, made for speed: it may leave
+    # out only what changes nothing. Equal bytes mean equal pages, tags, outline and fonts.
+    summaries = [
+        await summarize(**TYPICAL),
+        await summarize("ml", **MALAYALAM_EMERGENCY),
+        await summarize(concern_details="<b>x</b>\nline two", urination_pain=True),
+    ]
+    for summary in summaries:
+        assert render_summary_pdf(summary) == render_summary_pdf(summary, user_agent=False)
+
+
 async def test_the_pdf_carries_title_clinic_language_tags_and_no_date(
     summarize: Summarize, clinic: Clinic
 ) -> None:

@@ -73,6 +73,11 @@ def validate_answers(
     return check.run()
 
 
+# A body full of made-up questions gets a short answer: the first few by name, then a count.
+MAX_UNKNOWN_LISTED = 20
+MAX_KEY_ECHOED = 80
+ALL_ANSWERS = "answers"  # the field of an error about the answers as a whole
+
 _Enabled = Literal["yes", "no", "unknown"]
 
 
@@ -100,9 +105,11 @@ class _Check:
         self.kept: list[str] = []
 
     def run(self) -> ValidationResult:
-        for key in self.raw:
-            if key not in self.questionnaire.items:
-                self.error(str(key), "unknown_item")
+        unknown = [str(key) for key in self.raw if key not in self.questionnaire.items]
+        for key in unknown[:MAX_UNKNOWN_LISTED]:
+            self.error(_shortened(key), "unknown_item")
+        if len(unknown) > MAX_UNKNOWN_LISTED:
+            self.error(ALL_ANSWERS, "more_unknown_items", count=len(unknown) - MAX_UNKNOWN_LISTED)
         for section in self.questionnaire.sections:
             section_enabled = self.enabled(section.enable_when, section.enable_behavior)
             for item in section.items:
@@ -170,6 +177,11 @@ class _Check:
         self.failed.add(field)
         message = error_messages()[code].format(**params)
         self.errors.append(AnswerError(field=field, code=code, message=message))
+
+
+def _shortened(key: str) -> str:
+    """An unknown key as echoed in an error: long enough to recognise, never a whole body."""
+    return key if len(key) <= MAX_KEY_ECHOED else key[:MAX_KEY_ECHOED] + "…"
 
 
 def _both(section: _Enabled, item: _Enabled) -> _Enabled:

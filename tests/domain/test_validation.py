@@ -136,6 +136,16 @@ def test_every_error_is_collected_at_once() -> None:
     ]
 
 
+def test_a_flood_of_unknown_answers_gets_a_short_list_and_a_count() -> None:
+    raw = patient(**{f"made_up_{number}": True for number in range(500)})
+    raw["k" * 5000] = 1
+    errors = _validate(raw).errors
+    assert [error.code for error in errors] == ["unknown_item"] * 20 + ["more_unknown_items"]
+    assert errors[-1].field == "answers"
+    assert "481 more answers" in errors[-1].message.en
+    assert all(len(error.field) <= 81 for error in errors)
+
+
 def test_every_error_has_english_and_malayalam() -> None:
     result = _validate(patient(fever=None, trying_to_conceive=True, trying_months=900), "ml")
     assert [error.code for error in result.errors] == ["required_yes_no", "out_of_range"]

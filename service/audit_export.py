@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import AuditEvent
+from service.spreadsheet import to_csv
 
 COLUMNS = ("id", "occurred_at", "actor_kind", "actor_id", "action", "intake_id", "detail")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: str) -> str:
-    """Make a cell plain text for spreadsheets: a leading formula character gets a quote."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def to_csv(rows: Iterable[Sequence[object]], header: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise("" if cell is None else str(cell)) for cell in row])
-    return buffer.getvalue()
 
 
 async def recent_events(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.database import database_is_up
 from service.web.access import PUBLIC
+from service.web.api.openapi import DocumentedOperation
 
 
 class Health(msgspec.Struct):
@@ -25,7 +26,12 @@ class Health(msgspec.Struct):
     operation_id="getHealth",
     tags=["health"],
     summary="Service and database health",
-    responses={503: ResponseSpec(data_container=Health, description="Database unavailable")},
+    responses={
+        503: ResponseSpec(
+            data_container=Health, description="Database unavailable; see Retry-After"
+        )
+    },
+    operation_class=DocumentedOperation,
     cache=False,
     opt=PUBLIC,
 )

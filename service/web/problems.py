@@ -28,7 +28,9 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.web.error_pages import error_page
 
@@ -36,6 +38,7 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE_BASE = "https://clinic-intake.invalid/problems/"
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
 
 
 class FieldError(msgspec.Struct):
@@ -73,19 +76,31 @@ def problem(
     )
 
 
-def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+def _sent_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name the caller used (`date`, `Idempotency-Key`) for a handler's parameter (`date_`)."""
+    handler = request.scope.get("route_handler")
+    field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    kwarg = getattr(field, "kwarg_definition", None)
+    names = (getattr(kwarg, attribute, None) for attribute in ("name", "query", "header"))
+    return next((str(name) for name in names if name), key)
+
+
+def _from_http_exception(
+    exc: HTTPException, request: Request[Any, Any, Any]
+) -> ProblemDetailsException:
     if isinstance(exc, ProblemDetailsException):
         return exc
     if isinstance(exc, ValidationException) and exc.status_code == HTTP_400_BAD_REQUEST:
-        # The body did not have the documented shape: a validation problem (contract: 422).
+        # The body or a parameter did not have the documented shape (contract: 422).
         errors = [
-            FieldError(field=str(item.get("key") or "body"), message=str(item.get("message")))
+            FieldError(
+                field=_sent_name(request, str(item.get("key") or "body")),
+                message=str(item.get("message")),
+            )
             for item in (exc.extra if isinstance(exc.extra, list) else [])
             if isinstance(item, dict)
         ] or [FieldError(field="body", message=exc.detail)]
-        return problem(
-            HTTP_422_UNPROCESSABLE_ENTITY, "The request body is not valid.", errors=errors
-        )
+        return problem(HTTP_422_UNPROCESSABLE_ENTITY, "The request is not valid.", errors=errors)
     headers = dict(exc.headers or {})
     if exc.status_code == HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in headers:
         # Litestar's limiter says when its window resets; HTTP clients read Retry-After.
@@ -99,7 +114,7 @@ def _wants_problem_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    details = _from_http_exception(exc)
+    details = _from_http_exception(exc, request)
     if _wants_problem_json(request):
         return details.to_response(request)
     if isinstance(exc, NotAuthorizedException):
@@ -121,7 +136,20 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
         where=[f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames],
     )
     if _wants_problem_json(request):
+        if _database_unavailable(exc):
+            return problem(
+                HTTP_503_SERVICE_UNAVAILABLE,
+                "The database is not available just now. Nothing was stored; try again shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ).to_response(request)
         return problem(
             HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again."
         ).to_response(request)
     return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A lost or refused connection, a locked SQLite file: worth a retry, not a bug (503)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, ConnectionError, TimeoutError))

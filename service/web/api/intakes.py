@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.channels import ChannelsPlugin
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import (
     HTTP_201_CREATED,
     HTTP_409_CONFLICT,
@@ -31,9 +31,9 @@ from service.questionnaire import Language
 from service.queue.events import CHANNEL, queue_event
 from service.summary import SummaryRenderer
 from service.triage import Priority
-from service.web.access import PUBLIC
+from service.web.api.openapi import public_operation
 from service.web.api.summaries import prerender
-from service.web.problems import FieldError, Problem, problem
+from service.web.problems import FieldError, problem
 
 MAX_BODY = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 200
@@ -92,19 +92,16 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
         raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the intake as application/json.")
 
 
-_ERRORS = {
-    status: ResponseSpec(
-        data_container=Problem, description=description, media_type="application/problem+json"
-    )
-    for status, description in [
-        (400, "The body is not valid JSON"),
-        (409, "The Idempotency-Key was used before with a different body"),
-        (413, "The body is over 64 KiB"),
-        (415, "The body is not JSON"),
-        (422, "Answers that need attention: one error per field"),
-        (429, "Too many intakes from this address; see Retry-After"),
-    ]
-}
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Client-chosen; the same key with the same body answers the first response "
+        "again and stores nothing new, with a different body 409",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+    ),
+]
 
 
 class IntakeController(Controller):
@@ -118,8 +115,30 @@ class IntakeController(Controller):
         status_code=HTTP_201_CREATED,
         before_request=require_json,
         request_max_body_size=MAX_BODY,
-        responses=_ERRORS,
-        opt={**PUBLIC, "rate_limit": "intake"},
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where staff read the intake: /api/v1/intakes/{id}",
+                documentation_only=True,
+                required=True,
+            )
+        ],
+        **public_operation(
+            400,
+            409,
+            413,
+            415,
+            422,
+            429,
+            503,
+            described={
+                409: "The Idempotency-Key was used before with a different body",
+                413: "The body is over 64 KiB",
+                422: "Answers that need attention: one error per field, with its linkId",
+                429: "Too many intakes from this address; see Retry-After",
+            },
+            opt={"rate_limit": "intake"},
+        ),
     )
     async def submit(
         self,
@@ -128,12 +147,12 @@ class IntakeController(Controller):
         clinic: NamedDependency[Clinic],
         channels: NamedDependency[ChannelsPlugin],
         summaries: NamedDependency[SummaryRenderer],
-        request: Request[Any, Any, Any],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
         `Idempotency-Key` with the same body returns the first response and stores nothing."""
-        key = request.headers.get("idempotency-key")
-        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        key = idempotency_key
+        if key is not None and not key.isprintable():
             raise problem(
                 HTTP_422_UNPROCESSABLE_ENTITY,
                 "The Idempotency-Key header is not usable.",

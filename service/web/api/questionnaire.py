@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from service.intake import Clinic
 from service.questionnaire import to_fhir_questionnaire
 from service.web import language
-from service.web.access import PUBLIC
+from service.web.api.openapi import public_operation
 
 
 @get(
@@ -20,7 +20,7 @@ from service.web.access import PUBLIC
     tags=["patient"],
     summary="The intake questionnaire as a FHIR R4 Questionnaire",
     media_type="application/fhir+json",
-    opt=PUBLIC,
+    **public_operation(400, 422),
 )
 async def questionnaire(
     request: Request[Any, Any, Any],

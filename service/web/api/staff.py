@@ -10,8 +10,9 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_404_NOT_FOUND,
@@ -24,17 +25,19 @@ from sqlalchemy.orm import selectinload
 
 from service import audit
 from service.intake import Clinic
-from service.intake.override import OverrideError, override_priority
+from service.intake.override import MAX_REASON, OverrideError, override_priority
 from service.intake.status import IllegalMoveError, change_status
 from service.models import Intake
 from service.queue import OPEN_STATUSES, Status
 from service.queue.events import CHANNEL, queue_event
-from service.queue.listing import queue_entries
+from service.queue.export import queue_csv
+from service.queue.listing import QueueEntry, queue_entries
 from service.settings import Settings
 from service.staff import Role
 from service.summary import SummaryRenderer, summary_of
 from service.triage import Priority
-from service.web.access import ALL_STAFF, principal_of, staff
+from service.web.access import ALL_STAFF, principal_of
+from service.web.api.openapi import staff_operation
 from service.web.problems import FieldError, problem
 
 
@@ -54,9 +57,28 @@ class StatusChangeIn(msgspec.Struct, forbid_unknown_fields=True):
     status: Status
 
 
+class StatusChanged(msgspec.Struct):
+    id: str
+    status: Status
+
+
 class PriorityOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
     priority: Priority
-    reason: str
+    reason: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_REASON,
+            pattern=r"\S",
+            description="Why the doctor changes the level: words, not only spaces",
+        ),
+    ]
+
+
+class PriorityOverridden(msgspec.Struct):
+    id: str
+    priority: Priority
+    computed_priority: Priority
 
 
 class RedFlagDetail(msgspec.Struct):
@@ -184,15 +206,56 @@ def intake_detail(intake: Intake, clinic: Clinic) -> IntakeDetail:
 IntakeId = Annotated[UUID, PathParameter(description="The intake's id, as returned on submission")]
 
 
+QueueDay = Annotated[
+    date | None,
+    QueryParameter(name="date", description="Clinic-local day, YYYY-MM-DD; default today"),
+]
+_STATUS_NAME = "|".join(status.value for status in Status)
+QueueStatuses = Annotated[
+    str | None,
+    QueryParameter(
+        description="Comma-separated statuses, e.g. `new,called`; default the open ones",
+        pattern=rf"^\s*({_STATUS_NAME})?\s*(,\s*({_STATUS_NAME})?\s*)*$",
+    ),
+]
+
+
+async def _queue(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    clinic: Clinic,
+    settings: Settings,
+    day: date | None,
+    status: str | None,
+    action: str,
+) -> list[QueueEntry]:
+    """The queue's rows, with the read on the audit trail (`action`: viewed or exported)."""
+    now = datetime.now(UTC)
+    shown_day = day or clinic.today(now)
+    entries = await queue_entries(
+        db_session,
+        day=shown_day,
+        timezone=clinic.timezone,
+        statuses=parse_statuses(status),
+        now=now,
+        long_wait_minutes=settings.long_wait_minutes,
+    )
+    audit.record(
+        db_session, principal_of(request).actor, action, rows=len(entries), day=str(shown_day)
+    )
+    await db_session.commit()
+    return entries
+
+
 class QueueController(Controller):
-    path = "/api/v1/queue"
+    path = "/api/v1"
 
     @get(
-        "/",
+        "/queue",
         operation_id="listQueue",
         tags=["staff"],
         summary="Open intakes in queue order",
-        opt=staff(*ALL_STAFF),
+        **staff_operation(ALL_STAFF, 400, 422),
     )
     async def list_queue(
         self,
@@ -201,23 +264,11 @@ class QueueController(Controller):
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
         settings: NamedDependency[Settings],
-        date_: Annotated[
-            date | None, QueryParameter(name="date", description="Clinic-local day; default today")
-        ] = None,
-        status: FromQuery[str | None] = None,
+        date_: QueueDay = None,
+        status: QueueStatuses = None,
     ) -> list[QueueRow]:
         """Level first, then the oldest submission first. No clinical answers, no rule titles."""
-        now = datetime.now(UTC)
-        entries = await queue_entries(
-            db_session,
-            day=date_ or clinic.today(now),
-            timezone=clinic.timezone,
-            statuses=parse_statuses(status),
-            now=now,
-            long_wait_minutes=settings.long_wait_minutes,
-        )
-        audit.record(db_session, principal_of(request).actor, "queue.viewed", rows=len(entries))
-        await db_session.commit()
+        entries = await _queue(request, db_session, clinic, settings, date_, status, "queue.viewed")
         return [
             QueueRow(
                 id=str(entry.id),
@@ -233,6 +284,48 @@ class QueueController(Controller):
             for entry in entries
         ]
 
+    @get(
+        "/queue.csv",
+        operation_id="exportQueueCsv",
+        tags=["staff"],
+        summary="A day's queue as CSV, for reception",
+        media_type="text/csv",
+        response_headers=[
+            ResponseHeader(
+                name="Content-Disposition",
+                description='attachment; filename="queue-YYYY-MM-DD.csv"',
+                documentation_only=True,
+                required=True,
+            )
+        ],
+        **staff_operation(ALL_STAFF, 400, 422),
+    )
+    async def export_queue(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        clinic: NamedDependency[Clinic],
+        settings: NamedDependency[Settings],
+        date_: QueueDay = None,
+        status: QueueStatuses = None,
+    ) -> Response[str]:
+        """The same rows as the queue, for a spreadsheet: reference, name, phone, priority,
+        status, submission time on the clinic's clock, minutes waiting. UTF-8 with a byte order
+        mark; cells that a spreadsheet would take for a formula start with a quote. Audited."""
+        entries = await _queue(
+            request, db_session, clinic, settings, date_, status, "queue.exported"
+        )
+        day = date_ or clinic.today(datetime.now(UTC))
+        return Response(
+            queue_csv(entries, clinic.timezone),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="queue-{day.isoformat()}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
 
 class StaffIntakeController(Controller):
     path = "/api/v1/intakes"
@@ -242,7 +335,7 @@ class StaffIntakeController(Controller):
         operation_id="getIntake",
         tags=["staff"],
         summary="The whole intake, for a doctor",
-        opt=staff(Role.DOCTOR),
+        **staff_operation([Role.DOCTOR], 400, 404),
     )
     async def get_intake(
         self,
@@ -265,7 +358,14 @@ class StaffIntakeController(Controller):
         tags=["staff"],
         summary="Move an intake along the queue",
         status_code=HTTP_200_OK,
-        opt=staff(Role.RECEPTION, Role.DOCTOR),
+        **staff_operation(
+            [Role.RECEPTION, Role.DOCTOR],
+            400,
+            404,
+            409,
+            422,
+            described={409: "Not a legal move from the intake's current status"},
+        ),
     )
     async def change_intake_status(
         self,
@@ -275,7 +375,7 @@ class StaffIntakeController(Controller):
         data: JSONBody[StatusChangeIn],
         db_session: NamedDependency[AsyncSession],
         channels: NamedDependency[ChannelsPlugin],
-    ) -> dict[str, str]:
+    ) -> StatusChanged:
         """new -> called -> arrived -> with_doctor -> done; also no_show and cancelled.
         Any other move answers 409."""
         intake = await load_intake(db_session, intake_id)
@@ -287,7 +387,7 @@ class StaffIntakeController(Controller):
             raise problem(HTTP_409_CONFLICT, str(error)) from None
         await db_session.commit()
         channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
-        return {"id": str(intake.id), "status": intake.status}
+        return StatusChanged(id=str(intake.id), status=Status(intake.status))
 
     @post(
         "/{intake_id:uuid}/priority",
@@ -295,7 +395,9 @@ class StaffIntakeController(Controller):
         tags=["staff"],
         summary="A doctor's priority override, with a reason",
         status_code=HTTP_200_OK,
-        opt=staff(Role.DOCTOR),
+        **staff_operation(
+            [Role.DOCTOR], 400, 404, 422, described={422: "The override needs a reason"}
+        ),
     )
     async def override_intake_priority(
         self,
@@ -307,7 +409,7 @@ class StaffIntakeController(Controller):
         channels: NamedDependency[ChannelsPlugin],
         clinic: NamedDependency[Clinic],
         summaries: NamedDependency[SummaryRenderer],
-    ) -> Response[dict[str, str]]:
+    ) -> Response[PriorityOverridden]:
         """The computed level stays beside the override; the queue follows the override."""
         intake = await load_intake(db_session, intake_id)
         by = principal_of(request)
@@ -327,11 +429,11 @@ class StaffIntakeController(Controller):
             ) from None
         await db_session.commit()
         channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)
-        body = {
-            "id": str(intake.id),
-            "priority": intake.priority.value,
-            "computed_priority": intake.computed_priority,
-        }
+        body = PriorityOverridden(
+            id=str(intake.id),
+            priority=intake.priority,
+            computed_priority=Priority(intake.computed_priority),
+        )
         # The summary shows the override: render the new revision before the doctor asks.
         return Response(
             body, background=BackgroundTask(summaries.prerender, summary_of(intake, clinic))

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_503_SERVICE_UNAVAILABLE
@@ -16,11 +17,20 @@ from service.intake import Clinic
 from service.models import Intake
 from service.staff import Role
 from service.summary import SummaryRenderer, SummaryRenderError, summary_of
-from service.web.access import principal_of, staff
+from service.web.access import principal_of
+from service.web.api.openapi import staff_operation
 from service.web.api.staff import IntakeId, load_intake
-from service.web.problems import Problem, problem
+from service.web.problems import problem
 
-RETRY_AFTER_SECONDS = "5"
+_documented = staff_operation(
+    [Role.DOCTOR],
+    400,
+    404,
+    described={503: "Rendering failed or the database is down; retry after Retry-After"},
+)
+_documented["responses"][304] = ResponseSpec(
+    data_container=None, description="Not modified: the If-None-Match ETag is current"
+)
 
 
 def prerender(renderer: SummaryRenderer, intake: Intake, clinic: Clinic) -> BackgroundTask:
@@ -34,15 +44,21 @@ def prerender(renderer: SummaryRenderer, intake: Intake, clinic: Clinic) -> Back
     tags=["staff"],
     summary="The PDF summary for the sexologist",
     media_type="application/pdf",
-    opt=staff(Role.DOCTOR),
-    responses={
-        304: ResponseSpec(data_container=None, description="Not modified (If-None-Match)"),
-        503: ResponseSpec(
-            data_container=Problem,
-            description="Rendering failed; retry after Retry-After",
-            media_type="application/problem+json",
+    response_headers=[
+        ResponseHeader(
+            name="ETag",
+            description="Strong validator of this revision; send it back in If-None-Match",
+            documentation_only=True,
+            required=True,
         ),
-    },
+        ResponseHeader(
+            name="Content-Disposition",
+            description='inline; filename="<reference>.pdf"',
+            documentation_only=True,
+            required=True,
+        ),
+    ],
+    **_documented,
 )
 async def summary_pdf(
     request: Request[Any, Any, Any],
@@ -63,11 +79,11 @@ async def summary_pdf(
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     try:
         pdf = await summaries.summary_pdf(summary)
-    except SummaryRenderError:
+    except SummaryRenderError as error:
         raise problem(
             HTTP_503_SERVICE_UNAVAILABLE,
             "The summary could not be made just now; the intake is safe.",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            headers={"Retry-After": summaries.retry_after(error)},
         ) from None
     return Response(
         pdf.content,

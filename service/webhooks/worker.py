@@ -48,7 +48,8 @@ log = structlog.get_logger(__name__)
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 FAN_OUT_BATCH = 500
-CLAIM_BATCH = 50
+# Sent at once by one worker; a small clinic system should not see more at a time.
+CLAIM_BATCH = 20
 # After a wake-up, wait this long so a burst of commits is handled in one round.
 SETTLE_SECONDS = 0.05
 # Never poll faster than this, even when a retry is due sooner.

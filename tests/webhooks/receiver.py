@@ -29,14 +29,18 @@ class Received:
         return self.headers["webhook-id"]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # room for a worker's concurrent requests
+
+
 class Receiver:
     def __init__(self) -> None:
         self.plan: deque[int] = deque()
         self.received: list[Received] = []
         self.release = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
 
     def answer(self, *statuses: int) -> None:

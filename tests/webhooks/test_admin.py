@@ -1,0 +1,144 @@
+"""Admins manage webhooks: the CLI (real processes) and the admin page, dead letters visible."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from service.app import create_app
+from service.models import AuditEvent, WebhookDelivery, WebhookEndpoint
+from service.settings import get_settings
+from tests.staff.support import as_caller, callers
+from tests.test_cli import assert_one_clear_line, cli, rows
+from tests.webhooks.receiver import closed_port_url
+from tests.webhooks.support import database, eventually, worker
+
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def add(env: dict[str, str], url: str, *events: str) -> tuple[str, str]:
+    """`webhooks add`; returns the endpoint id and the secret (the last line)."""
+    args = [arg for event in events for arg in ("--event", event)]
+    result = cli(env, "webhooks", "add", url, *args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    found = re.search(UUID_PATTERN, lines[0])
+    assert found, lines
+    return found.group(0), lines[-1]
+
+
+def test_add_prints_the_id_and_the_secret_once_then_list_and_disable(
+    webhook_env: dict[str, str],
+) -> None:
+    endpoint_id, secret = add(
+        webhook_env, "https://ehr.clinic.test/hooks", "intake.created", "intake.status_changed"
+    )
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+
+    listed = cli(webhook_env, "webhooks", "list")
+    assert listed.returncode == 0
+    line = next(line for line in listed.stdout.splitlines() if endpoint_id in line)
+    assert "active" in line
+    assert "https://ehr.clinic.test/hooks" in line
+    assert "intake.created,intake.status_changed" in line
+    assert secret not in listed.stdout
+
+    disabled = cli(webhook_env, "webhooks", "disable", endpoint_id)
+    assert disabled.returncode == 0, disabled.stderr
+    assert endpoint_id in disabled.stdout
+    listed = cli(webhook_env, "webhooks", "list")
+    assert f"{endpoint_id}  disabled" in listed.stdout
+
+    [stored] = rows(webhook_env, WebhookEndpoint)
+    assert stored.secret == secret
+    assert not stored.is_active
+    actions = [event.action for event in rows(webhook_env, AuditEvent)]
+    assert actions == ["webhook_endpoint.created", "webhook_endpoint.disabled"]
+
+
+def test_bad_input_gets_one_clear_line_and_stores_nothing(webhook_env: dict[str, str]) -> None:
+    cases = [
+        (("add", "ftp://ehr.clinic.test/hooks", "--event", "intake.created"), "not an http(s) URL"),
+        (("add", "ehr.clinic.test/hooks", "--event", "intake.created"), "not an http(s) URL"),
+        (
+            ("add", "https://ehr.clinic.test/hooks", "--event", "intake.deleted"),
+            "unknown event type",
+        ),
+        (("disable", "not-an-id"), "unknown webhook endpoint"),
+        (("retry", "12345"), "unknown webhook delivery"),
+    ]
+    for args, expected in cases:
+        assert_one_clear_line(cli(webhook_env, "webhooks", *args), expected)
+    assert rows(webhook_env, WebhookEndpoint) == []
+    nothing = cli(webhook_env, "webhooks", "deliveries")
+    assert nothing.returncode == 0
+    assert "No webhook deliveries." in nothing.stdout
+
+
+async def test_a_dead_delivery_is_shown_to_admins_and_can_be_requeued(
+    webhook_env: dict[str, str], database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database() as db:
+        endpoint = await db.endpoint(closed_port_url(), "intake.created")
+        await db.submit()
+
+        async def dead() -> list[WebhookDelivery]:
+            return [d for d in await db.deliveries() if d.status == "dead"]
+
+        async with worker(db):
+            [delivery] = await eventually(dead, what="dead-lettered")
+
+    shown = await asyncio.to_thread(cli, webhook_env, "webhooks", "deliveries", "--status", "dead")
+    assert shown.returncode == 0, shown.stderr
+    first, *attempts = shown.stdout.strip().splitlines()
+    assert first.startswith(f"{delivery.id}  dead  intake.created")
+    assert endpoint.id in first
+    assert "attempts 3" in first
+    assert len(attempts) == 3
+    assert all("ConnectError" in line for line in attempts)
+    pending = await asyncio.to_thread(
+        cli, webhook_env, "webhooks", "deliveries", "--status", "pending"
+    )
+    assert pending.stdout.strip() == "No webhook deliveries."
+
+    # The app as admins use it; its own worker is off so the dead delivery stays as it is.
+    monkeypatch.setenv("WEBHOOK_WORKER", "false")
+    get_settings.cache_clear()
+    app = create_app()
+    async with AsyncTestClient(app=app) as client:
+        who = await callers(client, database_url)
+        page = await as_caller(client, who["admin"], "GET", "/staff/webhooks?status=dead")
+        assert page.status_code == 200
+        assert endpoint.id in page.text
+        assert "<strong>dead</strong>" in page.text
+        assert page.text.count("ConnectError") == 3
+        assert "whsec_" not in page.text  # the secret is never shown again
+        for name in ("reception", "doctor", "doctor-token"):
+            refused = await as_caller(client, who[name], "GET", "/staff/webhooks")
+            assert refused.status_code == 403
+        anonymous = await as_caller(client, who["anonymous"], "GET", "/staff/webhooks")
+        assert anonymous.status_code == 303
+
+    async with database() as db, db.session() as session:
+        viewed = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "webhooks.viewed"))
+        )
+    assert len(viewed) == 1
+    assert viewed[0].actor_kind == "staff"
+
+    retried = await asyncio.to_thread(cli, webhook_env, "webhooks", "retry", str(delivery.id))
+    assert retried.returncode == 0, retried.stderr
+    again = await asyncio.to_thread(cli, webhook_env, "webhooks", "retry", str(delivery.id))
+    assert_one_clear_line(again, "is pending, not dead")
+    async with database() as db:
+        [requeued] = await db.deliveries()
+    assert requeued.status == "pending"
+    assert requeued.attempts == 0
+    assert len(requeued.attempt_log) == 3  # the history stays

@@ -1,0 +1,72 @@
+"""No event is lost across a crash: the real server, SIGKILLed with deliveries pending."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import URL
+from standardwebhooks import Webhook
+
+from tests.patients import intake_body
+from tests.server import LiveServer, start_server
+from tests.test_cli import cli
+from tests.webhooks.receiver import HANG, Receiver
+
+INTAKES = 4
+
+
+def _kill(server: LiveServer) -> None:
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
+
+
+def _stop(server: LiveServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        server.process.wait(timeout=15)
+
+
+def test_deliveries_pending_at_a_sigkill_are_made_after_the_restart(
+    webhook_env: dict[str, str], database_url: URL, receiver: Receiver, tmp_path: Path
+) -> None:
+    added = cli(webhook_env, "webhooks", "add", receiver.url, "--event", "intake.created")
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    log = tmp_path / "server.log"
+
+    # 1. Intakes accepted while no worker runs, then the process dies at once: the events
+    #    are only in the outbox.
+    first = start_server({**webhook_env, "WEBHOOK_WORKER": "false"}, log)
+    try:
+        for _ in range(INTAKES):
+            response = httpx.post(f"{first.base_url}/api/v1/intakes", json=intake_body())
+            assert response.status_code == 201, response.text
+    finally:
+        _kill(first)
+
+    # 2. A worker starts sending, and dies while the receiver holds the requests open.
+    receiver.answer(*[HANG] * INTAKES)
+    second = start_server(webhook_env, log)
+    try:
+        receiver.wait_for(lambda r: len(r.requests()) >= 1, timeout=20)
+    finally:
+        _kill(second)
+    assert receiver.delivered_ids() == set()
+
+    # 3. After the restart every event arrives, signed, with its own webhook-id throughout.
+    third = start_server(webhook_env, log)
+    try:
+        receiver.wait_for(lambda r: len(r.delivered_ids()) == INTAKES, timeout=30)
+    finally:
+        _stop(third)
+    assert "Application shutdown complete" in third.log()  # the worker stopped cleanly
+    requests = receiver.requests()
+    hung = {r.webhook_id for r in requests if r.answered == HANG}
+    assert hung
+    assert hung <= receiver.delivered_ids()  # sent again, under the same id
+    for request in requests:
+        Webhook(secret).verify(request.body, request.headers)
+    delivered = cli(webhook_env, "webhooks", "deliveries", "--status", "delivered")
+    assert delivered.stdout.count("  delivered  intake.created") == INTAKES

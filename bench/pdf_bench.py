@@ -3,7 +3,8 @@ the event loop's lag while 20 PDFs render, and worker memory over 1,000 renders.
 
 Run: python bench/pdf_bench.py [--runs N] [--rss-renders N] [--workers N] [--max-tasks N]
 Each figure is printed beside a bare baseline from the same run (WeasyPrint rendering one line
-of HTML; an idle event loop), so it can be read against this machine's own speed.
+of HTML; an idle event loop), so it can be read against this machine's own speed. The workers
+default to SUMMARY_WORKERS (one core fewer than the machine has), as the server runs them.
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ def median_ms(call: Callable[[], object], runs: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+
+
+def paired_median_ms(calls: list[Callable[[], object]], runs: int) -> list[tuple[float, float]]:
+    """`median_ms` of several calls, taken in turns."""
+    samples: list[tuple[list[float], list[float]]] = [([], []) for _ in calls]
+    for call in calls:
+        call()
+    for _ in range(runs):
+        for call, (walls, cpus) in zip(calls, samples, strict=True):
+            wall, cpu = time.perf_counter(), time.process_time()
+            call()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+    return [
+        (statistics.median(walls) * 1000, statistics.median(cpus) * 1000) for walls, cpus in samples
+    ]
 
 
 async def amedian_ms(call: Callable[[], object], runs: int) -> float:
@@ -165,7 +182,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--cached-runs", type=int, default=200)
     parser.add_argument("--rss-renders", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=get_settings().summary_workers)
     parser.add_argument("--max-tasks", type=int, default=200)
     args = parser.parse_args()
 
@@ -179,10 +196,20 @@ def main() -> None:
         lambda: weasyprint.HTML(string="<p>Hello</p>").write_pdf(), args.runs
     )
     print(f"baseline: one line of HTML           median {bare:7.1f} ms   (CPU {bare_cpu:.1f})")
-    warm, warm_cpu = median_ms(lambda: render_summary_pdf(summary), args.runs)
+    # Taken in turns, so that both see the same load on a shared machine.
+    (warm, warm_cpu), (full_ua, full_ua_cpu) = paired_median_ms(
+        [
+            lambda: render_summary_pdf(summary),
+            lambda: render_summary_pdf(summary, user_agent=False),
+        ],
+        args.runs,
+    )
     print(
         f"warm render, in process              median {warm:7.1f} ms   (CPU {warm_cpu:.1f})"
         "   target 100"
+    )
+    print(
+        f"  same over WeasyPrint's own UA sheet median {full_ua:5.1f} ms   (CPU {full_ua_cpu:.1f})"
     )
     asyncio.run(bench_pool(args, clinic, summary))
 

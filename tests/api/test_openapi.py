@@ -136,8 +136,8 @@ def test_media_types_and_headers_are_the_servers(openapi: Schema) -> None:
     assert set(submit["responses"]) >= {"201", "400", "409", "413", "415", "422", "429", "503"}
     assert submit["responses"]["201"]["headers"]["Location"]["required"] is True
     assert list(submit["requestBody"]["content"]) == ["application/json"]
-    body = resolve(openapi, submit["requestBody"]["content"]["application/json"]["schema"])
-    assert body["additionalProperties"] is False
+    [body] = submit["requestBody"]["content"]["application/json"]["schema"]["allOf"]
+    assert resolve(openapi, body)["additionalProperties"] is False
     [key] = [p for p in submit["parameters"] if p["in"] == "header"]
     assert key["name"] == "Idempotency-Key"
     assert key["required"] is False
@@ -163,3 +163,12 @@ def test_media_types_and_headers_are_the_servers(openapi: Schema) -> None:
 def test_pages_static_files_and_the_schema_itself_are_left_out(openapi: Schema) -> None:
     outside = [path for path in openapi["paths"] if not path.startswith(("/api/", "/health"))]
     assert not outside
+
+
+async def test_the_documented_submission_is_accepted(client: Client, openapi: Schema) -> None:
+    body = openapi["paths"]["/api/v1/intakes"]["post"]["requestBody"]["content"]
+    [example] = body["application/json"]["schema"]["examples"]
+    response = await client.post("/api/v1/intakes", json=example)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == f"/api/v1/intakes/{response.json()['id']}"
+    assert response.json()["priority"] == "routine"

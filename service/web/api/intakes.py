@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -10,7 +12,9 @@ from litestar import Controller, Request, Response, post
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import Example
+from litestar.params import BodyKwarg, HeaderParameter
 from litestar.status_codes import (
     HTTP_201_CREATED,
     HTTP_409_CONFLICT,
@@ -37,6 +41,9 @@ from service.web.problems import FieldError, problem
 
 MAX_BODY = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 200
+
+
+EXAMPLE = json.loads((Path(__file__).parent / "intake_example.json").read_text(encoding="utf-8"))
 
 
 class IntakeSubmission(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +99,15 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
         raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the intake as application/json.")
 
 
+# A patient with no red flag, in the schema so that integrators (and schemathesis) see a whole,
+# valid submission; tests/api/test_openapi.py submits it.
+Submission = Annotated[
+    IntakeSubmission,
+    BodyKwarg(
+        media_type=RequestEncodingType.JSON,
+        examples=[Example(summary="A routine patient, in English", value=EXAMPLE)],
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -142,7 +158,7 @@ class IntakeController(Controller):
     )
     async def submit(
         self,
-        data: JSONBody[IntakeSubmission],
+        data: Submission,
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
         channels: NamedDependency[ChannelsPlugin],

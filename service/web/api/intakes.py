@@ -17,6 +17,7 @@ from litestar.openapi.spec import Example
 from litestar.params import BodyKwarg, HeaderParameter
 from litestar.status_codes import (
     HTTP_201_CREATED,
+    HTTP_400_BAD_REQUEST,
     HTTP_409_CONFLICT,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -93,10 +94,18 @@ def receipt(intake: Intake, clinic: Clinic) -> IntakeReceipt:
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
-    """415 before the body is read: only JSON is accepted."""
+    """415 for anything but JSON; 400 for a body that is not JSON at all.
+
+    Litestar answers malformed JSON with 400 itself, but not invalid UTF-8 or nesting deep
+    enough to exhaust the decoder's recursion limit: those are refused here, before it tries.
+    """
     media_type, _ = request.content_type
     if media_type != "application/json":
         raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the intake as application/json.")
+    try:
+        msgspec.json.decode(await request.body())
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        raise problem(HTTP_400_BAD_REQUEST, "The body is not valid JSON.") from None
 
 
 # A patient with no red flag, in the schema so that integrators (and schemathesis) see a whole,

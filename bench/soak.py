@@ -1,0 +1,228 @@
+"""Soak: minutes of mixed traffic against the real server; memory must stay flat, errors none.
+
+Run: python bench/soak.py [--seconds 180] [--clients 8] [--database sqlite|postgresql]
+Starts uvicorn (one process) on a fresh database, then `--clients` threads send, for
+`--seconds`, a mix like a clinic day: 60% new intakes (varied answers, both languages, some with
+red flags), 30% reception queue reads, 10% doctor PDF fetches of a random stored intake.
+Every 5 s it samples the RSS of the server process and of its PDF render workers.
+
+Reported (printed, and written to bench/results/soak.json): requests and errors per kind
+(an error is a transport failure or any status other than 201/200/304), median and p99 latency
+per kind, and the server's RSS: median of the first minute, median of the last minute, their
+ratio (flat: at most 1.10), and the maximum. Exit status 1 if there was any error or the ratio
+is over 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.patients import intake_body
+from tests.server import live_server
+
+FLAT = 1.10
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    pending, found = [pid], []
+    while pending:
+        for child in children(pending.pop()):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def patient(number: int) -> dict[str, object]:
+    language = "ml" if number % 4 == 0 else "en"
+    changes: dict[str, object] = {
+        "full_name": f"Soak patient {number}",
+        "concern_details": "ചോർച്ച ഉണ്ട് " * (number % 5),
+        "birth_date": f"{1950 + number % 55}-0{1 + number % 9}-1{number % 10}",
+    }
+    if number % 9 == 0:
+        changes["fever"] = True
+    if number % 17 == 0:
+        changes["erection_over_4h"] = True
+    return intake_body(language, **changes)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
+
+
+class Traffic:
+    def __init__(self, base_url: str, token: str, until: float) -> None:
+        self.base_url = base_url
+        self.headers = {"authorization": f"Bearer {token}"}
+        self.until = until
+        self.lock = threading.Lock()
+        self.ids: list[str] = []
+        self.latency: dict[str, list[float]] = {"submit": [], "queue": [], "pdf": []}
+        self.errors: dict[str, list[str]] = {"submit": [], "queue": [], "pdf": []}
+        self.counter = 0
+
+    def client_loop(self, seed: int) -> None:
+        chooser = random.Random(seed)
+        with httpx.Client(base_url=self.base_url, timeout=60) as client:
+            while time.monotonic() < self.until:
+                roll = chooser.random()
+                kind = "submit" if roll < 0.6 or not self.ids else "queue" if roll < 0.9 else "pdf"
+                self.one(client, chooser, kind)
+
+    def one(self, client: httpx.Client, chooser: random.Random, kind: str) -> None:
+        started = time.perf_counter()
+        try:
+            if kind == "submit":
+                with self.lock:
+                    self.counter += 1
+                    number = self.counter
+                response = client.post("/api/v1/intakes", json=patient(number))
+            elif kind == "queue":
+                response = client.get("/api/v1/queue", headers=self.headers)
+            else:
+                with self.lock:
+                    intake_id = chooser.choice(self.ids)
+                response = client.get(
+                    f"/api/v1/intakes/{intake_id}/summary.pdf", headers=self.headers
+                )
+        except httpx.HTTPError as error:
+            with self.lock:
+                self.errors[kind].append(type(error).__name__)
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.lock:
+            if response.status_code not in {200, 201, 304}:
+                self.errors[kind].append(str(response.status_code))
+                return
+            self.latency[kind].append(elapsed)
+            if kind == "submit":
+                self.ids.append(response.json()["id"])
+
+
+def database(kind: str, folder: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder}/soak.sqlite3"
+    name = f"soak_{os.getpid()}"
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+        check=True,
+    )
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    )
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=180)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database(args.database, folder),
+            "VAR_DIR": folder,
+            "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+
+        def run(*command: str) -> str:
+            done = subprocess.run(
+                [sys.executable, "-m", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            return done.stdout
+
+        run("alembic", "upgrade", "head")
+        made = run("service", "tokens", "create", "soak", "--role", "doctor")
+        token = made.strip().splitlines()[-1]
+        with live_server(env, Path(folder) / "server.log") as server:
+            started = time.monotonic()
+            traffic = Traffic(server.base_url, token, started + args.seconds)
+            threads = [
+                threading.Thread(target=traffic.client_loop, args=(seed,), daemon=True)
+                for seed in range(args.clients)
+            ]
+            for thread in threads:
+                thread.start()
+            samples: list[tuple[float, float, float]] = []
+            while any(thread.is_alive() for thread in threads):
+                workers = sum(rss_mib(pid) for pid in descendants(server.process.pid))
+                samples.append((time.monotonic() - started, rss_mib(server.process.pid), workers))
+                time.sleep(5)
+            for thread in threads:
+                thread.join()
+            log = server.log()
+    first = [rss for at, rss, _ in samples if at <= 60]
+    last = [rss for at, rss, _ in samples if at >= samples[-1][0] - 60]
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": (
+            f"python bench/soak.py --seconds {args.seconds} --clients {args.clients} "
+            f"--database {args.database}"
+        ),
+        "seconds": args.seconds,
+        "requests": {kind: len(values) for kind, values in traffic.latency.items()},
+        "errors": {kind: len(values) for kind, values in traffic.errors.items()},
+        "error_kinds": {kind: sorted(set(values)) for kind, values in traffic.errors.items()},
+        "median_ms": {
+            kind: round(statistics.median(v), 1) for kind, v in traffic.latency.items() if v
+        },
+        "p99_ms": {kind: round(percentile(v, 0.99), 1) for kind, v in traffic.latency.items() if v},
+        "server_rss_mib": {
+            "first_minute_median": round(statistics.median(first), 1),
+            "last_minute_median": round(statistics.median(last), 1),
+            "ratio": round(statistics.median(last) / statistics.median(first), 3),
+            "max": round(max(rss for _, rss, _ in samples), 1),
+        },
+        "render_workers_rss_mib_max": round(max(workers for _, _, workers in samples), 1),
+        "tracebacks_in_log": log.count("Traceback"),
+        "samples": [[round(at), round(rss, 1), round(w, 1)] for at, rss, w in samples],
+    }
+    out = ROOT / "bench" / "results" / f"soak_{args.database}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({key: value for key, value in result.items() if key != "samples"}, indent=2))
+    flat = result["server_rss_mib"]["ratio"] <= FLAT  # type: ignore[index]
+    clean = not any(result["errors"].values()) and not result["tracebacks_in_log"]  # type: ignore[union-attr]
+    return 0 if flat and clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

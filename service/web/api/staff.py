@@ -37,6 +37,7 @@ from service.staff import Role
 from service.summary import SummaryRenderer, summary_of
 from service.triage import Priority
 from service.web.access import ALL_STAFF, principal_of
+from service.web.api.bodies import json_only
 from service.web.api.openapi import staff_operation
 from service.web.problems import FieldError, problem
 
@@ -358,11 +359,13 @@ class StaffIntakeController(Controller):
         tags=["staff"],
         summary="Move an intake along the queue",
         status_code=HTTP_200_OK,
+        before_request=json_only,
         **staff_operation(
             [Role.RECEPTION, Role.DOCTOR],
             400,
             404,
             409,
+            415,
             422,
             described={409: "Not a legal move from the intake's current status"},
         ),
@@ -395,8 +398,9 @@ class StaffIntakeController(Controller):
         tags=["staff"],
         summary="A doctor's priority override, with a reason",
         status_code=HTTP_200_OK,
+        before_request=json_only,
         **staff_operation(
-            [Role.DOCTOR], 400, 404, 422, described={422: "The override needs a reason"}
+            [Role.DOCTOR], 400, 404, 415, 422, described={422: "The override needs a reason"}
         ),
     )
     async def override_intake_priority(

@@ -161,7 +161,6 @@ class IntakeController(Controller):
         """Validates, triages and stores the intake in one transaction. The same
         `Idempotency-Key` with the same body returns the first response and stores nothing."""
         key = idempotency_key
-        import structlog; structlog.get_logger().debug("submitting", answers=data.answers)
         if key is not None and not key.isprintable():
             raise problem(
                 HTTP_422_UNPROCESSABLE_ENTITY,

@@ -49,8 +49,19 @@ EXAMPLE = json.loads((Path(__file__).parent / "intake_example.json").read_text(e
 class IntakeSubmission(msgspec.Struct, forbid_unknown_fields=True):
     """Answers keyed by linkId: booleans, integers, strings, `YYYY-MM-DD` dates, lists of codes."""
 
-    language: Literal["en", "ml"]
-    answers: dict[str, Any]
+    language: Annotated[
+        Literal["en", "ml"], msgspec.Meta(description="The language the patient answered in")
+    ]
+    answers: Annotated[
+        dict[str, Any],
+        msgspec.Meta(
+            description="Keyed by the linkIds of GET /api/v1/questionnaire; each value as its "
+            "item's type: true/false, an integer, a string, a `YYYY-MM-DD` date, an answer code, "
+            "or a list of codes for multi-choice. The questionnaire's rules (required answers, "
+            "enableWhen, limits, consent) are checked on the server: each problem is one 422 "
+            "`errors` entry with the linkId in `field`."
+        ),
+    ]
 
 
 class RedFlagOut(msgspec.Struct):

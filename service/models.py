@@ -234,7 +234,8 @@ class OutboxEvent(Base):
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     __table_args__ = (
-        # Only the events still to fan out: stays small however long the outbox grows.
+        # Only the events still to fan out: small while endpoints are registered, however
+        # long the outbox grows.
         Index(
             "ix_outbox_event_to_fan_out",
             "created_at",

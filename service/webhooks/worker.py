@@ -193,6 +193,13 @@ class DeliveryWorker:
             )
             if waiting is None:
                 return 0
+            endpoints = (
+                await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active))
+            ).all()
+            if not endpoints:
+                # Nobody to tell. Left as they are: an endpoint registered later skips them
+                # anyway (it hears of events from its registration on).
+                return 0
             batch = (
                 select(OutboxEvent.id)
                 .where(OutboxEvent.fanned_out_at.is_(None))
@@ -208,9 +215,6 @@ class DeliveryWorker:
                     .returning(OutboxEvent.id, OutboxEvent.type, OutboxEvent.created_at)
                     .execution_options(synchronize_session=False)
                 )
-            ).all()
-            endpoints = (
-                await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active))
             ).all()
             for event_id, event_type, created_at in events:
                 for endpoint in endpoints:
@@ -230,14 +234,18 @@ class DeliveryWorker:
             return len(events)
 
     async def _claim(self, now: datetime) -> list[_Claimed]:
+        is_due = (WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now)
         due = (
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now)
+            .where(*is_due)
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
         async with self._sessions() as session:
+            # A read first, as in the fan-out: nothing due takes no write lock.
+            if await session.scalar(select(WebhookDelivery.id).where(*is_due).limit(1)) is None:
+                return []
             ids = (
                 await session.scalars(
                     update(WebhookDelivery)

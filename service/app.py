@@ -17,6 +17,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
@@ -32,7 +33,9 @@ from service.settings import ROOT, Settings, get_settings
 from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
 from service.triage import RuleSetError
 from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
+from service.web.api.fhir import intake_fhir
 from service.web.api.intakes import IntakeController
+from service.web.api.openapi import SECURITY_SCHEMES, StrictBodySchemaPlugin
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
@@ -48,10 +51,12 @@ from service.web.pages.staff_queue import (
     queue_rows,
     status_form,
 )
+from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import http_exception_handler, unexpected_error_handler
 from service.web.rate_limits import rate_limit_middleware
 from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
+from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.
@@ -84,7 +89,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise StartupError(str(error)) from None
     db = sqlalchemy_config(settings)
 
-    summaries = SummaryRenderer(settings.var_dir / "summaries")
+    summaries = SummaryRenderer(
+        settings.summary_dir,
+        workers=settings.summary_workers,
+        timeout=settings.summary_timeout_seconds,
+        prerender=settings.summary_prerender,
+    )
 
     @asynccontextmanager
     async def summary_workers(_app: Litestar) -> AsyncIterator[None]:
@@ -108,6 +118,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         yield
 
+    @asynccontextmanager
+    async def webhook_worker(_app: Litestar) -> AsyncIterator[None]:
+        # Sends the outbox's events; on PostgreSQL several processes may each run one.
+        if not settings.webhook_worker:
+            yield
+            return
+        async with DeliveryWorker(db.get_session, WorkerSettings.of(settings)):
+            yield
+
     session = CookieBackendConfig(
         secret=hashlib.sha256(f"session:{settings.secret_key}".encode()).digest(),
         key="session",
@@ -127,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QueueController,
             StaffIntakeController,
             summary_pdf,
+            intake_fhir,
             login_form,
             login,
             logout,
@@ -139,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             override_form,
             audit_page,
             audit_csv,
+            webhooks_page,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt=PUBLIC
             ),
@@ -153,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
+            StrictBodySchemaPlugin(),
             channels_plugin(settings),
         ],
         middleware=[
@@ -178,14 +200,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=[schema_guard, summary_workers],
+        lifespan=[schema_guard, summary_workers, webhook_worker],
         openapi_config=OpenAPIConfig(
             title="Clinic intake service",
             version="1.0.0",
             description="Pre-consultation intake, red-flag triage and the reception queue.",
             # The JSON document only: the documentation UIs would load scripts from a CDN.
             render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+            ),
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         logging_config=None,
     )

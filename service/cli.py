@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+from uuid import UUID
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +20,13 @@ from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic
 from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
 from service.questionnaire import QuestionnaireError, load_questionnaire
+from service.retention import (
+    RetentionError,
+    erase_intake,
+    normalised_reference,
+    purge_intakes,
+    sweep_summaries,
+)
 from service.settings import SettingsError, get_settings
 from service.staff import (
     AccountError,
@@ -29,7 +37,17 @@ from service.staff import (
     reset_password,
     revoke_token,
 )
+from service.summary import SummaryCache
 from service.triage import RuleSetError, check_rule_file
+from service.webhooks import DeliveryStatus
+from service.webhooks.admin import (
+    WebhookAdminError,
+    add_endpoint,
+    disable_endpoint,
+    list_endpoints,
+    recent_deliveries,
+    requeue_delivery,
+)
 
 T = TypeVar("T")
 
@@ -53,10 +71,12 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return asyncio.run(run())
     except (
         AccountError,
+        RetentionError,
         SchemaBehindError,
         SettingsError,
         QuestionnaireError,
         RuleSetError,
+        WebhookAdminError,
     ) as error:
         raise click.ClickException(str(error)) from None
     except (SQLAlchemyError, OSError, TimeoutError) as error:
@@ -213,6 +233,110 @@ def _clinic() -> Clinic:
         raise click.ClickException(str(error)) from None
 
 
+@main.group()
+def webhooks() -> None:
+    """Webhook endpoints of other clinic systems, and the deliveries to them."""
+
+
+@webhooks.command("add")
+@click.argument("url")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    required=True,
+    help="intake.created, intake.priority_changed or intake.status_changed; repeat for more.",
+)
+def webhooks_add(url: str, events: tuple[str, ...]) -> None:
+    """Register URL for the events named; its signing secret is printed once, as the last line."""
+
+    async def work(session: AsyncSession) -> tuple[str, str, str]:
+        endpoint = await add_endpoint(session, url, events, datetime.now(UTC))
+        audit.record(
+            session, audit.SYSTEM, "webhook_endpoint.created", endpoint_id=str(endpoint.id)
+        )
+        return str(endpoint.id), ", ".join(endpoint.event_types), endpoint.secret
+
+    endpoint_id, kinds, secret = _run(work)
+    click.echo(f"Webhook endpoint {endpoint_id} ({kinds}).")
+    click.echo("Its signing secret; store it now, it is not shown again:")
+    click.echo(secret)
+
+
+@webhooks.command("list")
+def webhooks_list() -> None:
+    """The registered endpoints: id, state, URL and events."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{endpoint.id}  {'active' if endpoint.is_active else 'disabled'}  {endpoint.url}  "
+            f"{','.join(endpoint.event_types)}"
+            for endpoint in await list_endpoints(session)
+        ]
+
+    for line in _run(work) or ["No webhook endpoints."]:
+        click.echo(line)
+
+
+@webhooks.command("disable")
+@click.argument("endpoint_id")
+def webhooks_disable(endpoint_id: str) -> None:
+    """Stop sending to ENDPOINT_ID; what is still pending for it turns dead."""
+
+    async def work(session: AsyncSession) -> str:
+        endpoint = await disable_endpoint(session, endpoint_id)
+        audit.record(
+            session, audit.SYSTEM, "webhook_endpoint.disabled", endpoint_id=str(endpoint.id)
+        )
+        return str(endpoint.id)
+
+    click.echo(f"Disabled webhook endpoint {_run(work)}.")
+
+
+@webhooks.command("deliveries")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in DeliveryStatus]),
+    help="Only deliveries in this state.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def webhooks_deliveries(status: str | None, limit: int) -> None:
+    """Recent deliveries, newest first, each with its attempts."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        lines = []
+        chosen = DeliveryStatus(status) if status else None
+        for delivery in await recent_deliveries(session, chosen, limit):
+            lines.append(
+                f"{delivery.id}  {delivery.status}  {delivery.event.type}  "
+                f"event {delivery.event_id}  endpoint {delivery.endpoint_id}  "
+                f"attempts {delivery.attempts}"
+            )
+            lines.extend(
+                f"    {attempt.attempted_at:%Y-%m-%d %H:%M:%S}Z  "
+                f"{f'HTTP {attempt.status_code}' if attempt.status_code else attempt.error}  "
+                f"{attempt.duration_ms} ms"
+                for attempt in delivery.attempt_log
+            )
+        return lines
+
+    for line in _run(work) or ["No webhook deliveries."]:
+        click.echo(line)
+
+
+@webhooks.command("retry")
+@click.argument("delivery_id")
+def webhooks_retry(delivery_id: str) -> None:
+    """Re-queue the dead delivery DELIVERY_ID, with a full set of attempts."""
+
+    async def work(session: AsyncSession) -> int:
+        delivery = await requeue_delivery(session, delivery_id, datetime.now(UTC))
+        audit.record(session, audit.SYSTEM, "webhook_delivery.requeued", delivery_id=delivery.id)
+        return delivery.id
+
+    click.echo(f"Re-queued webhook delivery {_run(work)}.")
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 def backup(path: Path) -> None:
@@ -231,3 +355,55 @@ def backup(path: Path) -> None:
 
     _run(work)
     click.echo(f"Backed up {report.intakes} intakes ({report.size_bytes} bytes) to {path}")
+
+
+def _days(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value < 1:
+        raise click.ClickException(f"--older-than must be 1 day or more, not {value}")
+    return value
+
+
+@main.command()
+@click.option("--older-than", "days", type=int, required=True, callback=_days, metavar="DAYS")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def purge(days: int, *, yes: bool) -> None:
+    """Delete intakes submitted more than DAYS days ago, with their PDFs; the audit trail stays."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    if not yes:
+        click.confirm(
+            f"Delete every intake submitted before {cutoff:%Y-%m-%d %H:%M} UTC?", abort=True
+        )
+    cache = SummaryCache(get_settings().summary_dir)
+
+    async def work(session: AsyncSession) -> int:
+        return len(await purge_intakes(session, cutoff, audit.SYSTEM))
+
+    purged = _run(work)
+    swept = _run(lambda session: sweep_summaries(session, cache))
+    click.echo(
+        f"Purged {purged} intakes submitted before {cutoff:%Y-%m-%d %H:%M} UTC; "
+        f"removed the PDFs of {swept}."
+    )
+
+
+@main.command()
+@click.argument("reference")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def erase(reference: str, *, yes: bool) -> None:
+    """Delete one patient's intake (by its reference) and its PDF; the audit trail stays."""
+    try:
+        wanted = normalised_reference(reference)
+    except RetentionError as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        click.confirm(f"Erase intake {wanted} for good?", abort=True)
+
+    async def work(session: AsyncSession) -> UUID:
+        return await erase_intake(session, wanted, audit.SYSTEM)
+
+    intake_id = _run(work)
+    SummaryCache(get_settings().summary_dir).forget(str(intake_id))
+    click.echo(
+        f"Erased intake {wanted}: its answers, red flags, history and PDF. "
+        "The audit trail keeps its id."
+    )

@@ -24,6 +24,9 @@ _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlit
 # An emergency should not wait at all; the others within what their level promises.
 _LONG_WAIT_DEFAULTS = {"emergency": 5, "urgent": 60, "soon": 240, "routine": 480}
 
+# A placeholder namespace: a clinic that shares its FHIR export sets its own (a URL it owns).
+DEFAULT_FHIR_IDENTIFIER_SYSTEM = "https://clinic.example/fhir"
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with; the message names the variable."""
@@ -48,6 +51,28 @@ class Settings:
     """How long one server-sent event stream lasts before the browser reconnects by itself."""
     long_wait_minutes: Mapping[str, int]
     """Per level: after this many minutes in the queue, reception sees the row highlighted."""
+    webhook_worker: bool
+    """Whether this process runs a webhook delivery worker (on PostgreSQL several may)."""
+    webhook_max_attempts: int
+    webhook_backoff_seconds: float
+    """The wait after the first failed attempt; it doubles with each further failure."""
+    webhook_poll_seconds: float
+    """How often the worker looks for events written by other processes, and due retries."""
+    webhook_timeout_seconds: float
+    fhir_identifier_system: str
+    """The clinic's base URI for FHIR identifier and code systems in the FHIR export."""
+    summary_workers: int
+    """PDF render worker processes; by default one core fewer than the machine has (at least
+    one), so the server keeps a core for the queue while summaries render."""
+    summary_timeout_seconds: float
+    """A render running longer is stopped (its worker killed) and answered 503."""
+    summary_prerender: bool
+    """Whether a summary is rendered in the background after each new intake revision."""
+
+    @property
+    def summary_dir(self) -> Path:
+        """Where rendered summary PDFs are cached."""
+        return self.var_dir / "summaries"
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,9 +119,34 @@ def _bool(name: str, *, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _seconds(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not value >= minimum:  # also refuses nan
+        raise SettingsError(f"{name} must be at least {minimum} seconds")
+    return value
+
+
 def _path(name: str) -> Path | None:
     raw = os.environ.get(name, "").strip()
     return Path(raw) if raw else None
+
+
+def _uri(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip().rstrip("/") or default
+    scheme, colon, rest = raw.partition(":")
+    if not colon or not scheme.isascii() or not scheme.isalpha() or not rest or " " in raw:
+        raise SettingsError(f"{name} must be an absolute URI such as {default!r}, not {raw!r}")
+    return raw
+
+
+def _summary_workers_default() -> int:
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -148,4 +198,13 @@ def get_settings() -> Settings:
                 for level, default in _LONG_WAIT_DEFAULTS.items()
             }
         ),
+        webhook_worker=_bool("WEBHOOK_WORKER", default=True),
+        webhook_max_attempts=_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1),
+        webhook_backoff_seconds=_seconds("WEBHOOK_BACKOFF_SECONDS", 30.0, minimum=0.01),
+        webhook_poll_seconds=_seconds("WEBHOOK_POLL_SECONDS", 5.0, minimum=0.05),
+        webhook_timeout_seconds=_seconds("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        fhir_identifier_system=_uri("FHIR_IDENTIFIER_SYSTEM", DEFAULT_FHIR_IDENTIFIER_SYSTEM),
+        summary_workers=_int("SUMMARY_WORKERS", _summary_workers_default(), minimum=1),
+        summary_timeout_seconds=_seconds("SUMMARY_TIMEOUT_SECONDS", 20.0, minimum=1.0),
+        summary_prerender=_bool("SUMMARY_PRERENDER", default=True),
     )

@@ -14,7 +14,8 @@ from service.fhir import FHIR_JSON, intake_bundle
 from service.intake import Clinic
 from service.settings import Settings
 from service.staff import Role
-from service.web.access import principal_of, staff
+from service.web.access import principal_of
+from service.web.api.openapi import staff_operation
 from service.web.api.staff import IntakeId, load_intake
 
 
@@ -24,7 +25,7 @@ from service.web.api.staff import IntakeId, load_intake
     tags=["staff"],
     summary="The intake as a FHIR R4 Bundle (collection)",
     media_type=FHIR_JSON,
-    opt=staff(Role.DOCTOR, Role.ADMIN),
+    **staff_operation([Role.DOCTOR, Role.ADMIN], 400, 404),
 )
 async def intake_fhir(
     request: Request[Any, Any, Any],

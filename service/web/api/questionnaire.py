@@ -8,8 +8,10 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from service.fhir import questionnaire_canonical
 from service.intake import Clinic
 from service.questionnaire import to_fhir_questionnaire
+from service.settings import Settings
 from service.web import language
 from service.web.api.openapi import public_operation
 
@@ -25,8 +27,12 @@ from service.web.api.openapi import public_operation
 async def questionnaire(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
+    settings: NamedDependency[Settings],
     lang: FromQuery[Literal["en", "ml"] | None] = None,
 ) -> dict[str, Any]:
     """Every item with its linkId, enableWhen, required flag and options; the other language
     travels in FHIR translation extensions. Without `lang`, Accept-Language decides."""
-    return to_fhir_questionnaire(clinic.questionnaire, language.choose(request, lang))
+    canonical = questionnaire_canonical(clinic.questionnaire, settings.fhir_identifier_system)
+    return to_fhir_questionnaire(
+        clinic.questionnaire, language.choose(request, lang), canonical_url=canonical
+    )

@@ -57,6 +57,6 @@ async def audit_csv(
     name = f"audit-{(date_ or clinic.today(datetime.now(UTC))).isoformat()}.csv"
     return Response(
         events_csv(events),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -181,7 +181,7 @@ class DeliveryWorker:
         fanned_out = await self._fan_out(now)
         if self._stopping:
             return False
-        claimed = await self._claim(now)
+        claimed = await self._claim(datetime.now(UTC))  # the lease runs from now, not before
         await asyncio.gather(*(self._deliver(item) for item in claimed))
         return fanned_out >= FAN_OUT_BATCH or len(claimed) >= CLAIM_BATCH
 

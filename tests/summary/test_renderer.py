@@ -150,6 +150,9 @@ async def test_with_prerender_off_nothing_renders_until_asked(
 def test_the_renderer_settings_come_from_the_environment(
     service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("SUMMARY_WORKERS", "SUMMARY_TIMEOUT_SECONDS", "SUMMARY_PRERENDER"):
+        monkeypatch.delenv(name, raising=False)  # a test run may set them for speed
+    get_settings.cache_clear()
     defaults = get_settings()
     assert defaults.summary_workers == max(1, len(os.sched_getaffinity(0)) - 1)
     assert (defaults.summary_timeout_seconds, defaults.summary_prerender) == (20.0, True)

@@ -54,5 +54,6 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # SQLAlchemy logs statements with their parameters (names, answers) at INFO and DEBUG:
     # whatever LOG_LEVEL says, only its warnings may reach the log.
-    for noisy in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg"):
+    # httpx names every webhook URL it posts to (a receiver's URL may carry its own token).
+    for noisy in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -56,6 +56,8 @@ def service_env(
         "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
         "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
         "LIVE_STREAM_SECONDS": "1",
+        # No background PDF render after every intake: the summary tests turn it back on.
+        "SUMMARY_PRERENDER": "false",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

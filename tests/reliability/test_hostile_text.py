@@ -2,12 +2,13 @@
 
 Each string goes in as the name and the free text of an intake. It must come back unchanged
 from the API, appear escaped (never as markup) on the reception queue, the doctor's page and the
-form shown again after a mistake, and appear literally in the doctor's PDF.
+form shown again after a mistake, as text in reception's CSV, and literally in the doctor's PDF.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import re
 import unicodedata
@@ -19,6 +20,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy.engine import URL
 
+from service.spreadsheet import neutralise
 from tests.patients import intake_body
 from tests.staff.support import Caller, as_caller, callers
 from tests.web.test_intake_form import form_fields, open_form, send
@@ -87,6 +89,13 @@ async def test_hostile_text_is_stored_verbatim_and_shown_escaped_everywhere(
             assert str(escape(kept)) in shown, case
             if case in MARKUP:
                 assert text not in shown, f"{case}: shown as markup"
+
+        # Reception's CSV: the name as typed, a formula made text with a leading apostrophe.
+        export = await as_caller(client, who["reception"], "GET", "/api/v1/queue.csv")
+        rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+        [row] = [row for row in rows if row["reference"] == created.json()["reference"]]
+        assert row["full_name"] == neutralise(kept), case
+        assert row["full_name"].removeprefix("'") == kept, case
 
         if case in PLAIN or case in MARKUP:
             summary = await _summary_text(client, who["doctor"], intake_id)

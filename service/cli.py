@@ -402,7 +402,9 @@ def erase(reference: str, *, yes: bool) -> None:
         return await erase_intake(session, wanted, audit.SYSTEM)
 
     intake_id = _run(work)
-    SummaryCache(get_settings().summary_dir).forget(str(intake_id))
+    cache = SummaryCache(get_settings().summary_dir)
+    cache.forget(str(intake_id))
+    _run(lambda session: sweep_summaries(session, cache))
     click.echo(
         f"Erased intake {wanted}: its answers, red flags, history and PDF. "
         "The audit trail keeps its id."

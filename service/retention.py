@@ -1,11 +1,13 @@
 """Retention and erasure: intakes deleted for good, the audit trail kept (it holds ids only).
 
-Deleting an intake deletes its red flags and status history with it (foreign keys cascade).
-The audit trail keeps every earlier event, which name the intake by id only, and gains one of
-its own. The outbox keeps events already written: they carry ids, the reference, the level and
-the status, no answers. Cached summary PDFs are deleted after the database commit (a failed
-transaction must not lose a PDF of an intake that is still there); a purge also sweeps the PDFs
-of any intake that no longer exists, so one left by a crash between the two goes on the next run.
+Deleting an intake deletes its red flags and status history with it (foreign keys cascade),
+and its webhook events with their deliveries and attempts: an erased intake's reference, level
+and times must not stay in the outbox, nor be sent after the erasure. A purge also deletes
+every outbox event older than its cutoff (the outbox would otherwise only grow). The audit trail
+keeps every earlier event, which name the intake by id only, and gains one of its own.
+Cached summary PDFs are deleted after the database commit (a failed transaction must not lose a
+PDF of an intake that is still there); then the PDFs of any intake that no longer exists are
+swept, so one left by a crash, or rendered by a server while the intake was being erased, goes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.models import Intake
+from service.models import Intake, OutboxEvent
 from service.summary import SummaryCache
 
 _BATCH = 500
@@ -46,6 +48,7 @@ async def erase_intake(session: AsyncSession, reference: str, actor: audit.Actor
     if intake_id is None:
         raise RetentionError(f"no intake with reference {wanted}")
     await session.execute(delete(Intake).where(Intake.id == intake_id))
+    await _delete_events_of(session, [intake_id])
     audit.record(session, actor, "intake.erased", intake_id)
     return intake_id
 
@@ -60,6 +63,8 @@ async def purge_intakes(
         await session.execute(delete(Intake).where(Intake.id.in_(chunk)))
         for intake_id in chunk:
             audit.record(session, actor, "intake.purged", intake_id)
+    await _delete_events_of(session, intake_ids)
+    await session.execute(delete(OutboxEvent).where(OutboxEvent.created_at < submitted_before))
     audit.record(
         session,
         actor,
@@ -68,6 +73,13 @@ async def purge_intakes(
         submitted_before=submitted_before.isoformat(),
     )
     return intake_ids
+
+
+async def _delete_events_of(session: AsyncSession, intake_ids: Sequence[UUID]) -> None:
+    """Delete the webhook events about these intakes (their deliveries and attempts cascade)."""
+    about = OutboxEvent.payload["id"].as_string()
+    for chunk in _batches(intake_ids, _BATCH):
+        await session.execute(delete(OutboxEvent).where(about.in_([str(i) for i in chunk])))
 
 
 def _batches(items: Iterable[UUID], size: int) -> Iterator[list[UUID]]:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.models import AuditEvent, Intake, RedFlag, StatusChange
+from service.models import AuditEvent, Intake, OutboxEvent, RedFlag, StatusChange
 from service.settings import async_database_url
 
 TABLES = {
@@ -14,6 +14,7 @@ TABLES = {
     "red_flag": RedFlag,
     "status_change": StatusChange,
     "audit_event": AuditEvent,
+    "outbox_event": OutboxEvent,
 }
 
 

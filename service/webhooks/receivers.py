@@ -5,14 +5,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 MAX_URL = 2000
+# Plain http only to this machine (a relay or a test receiver): across a network the reference,
+# level and times would travel unencrypted.
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def check_url(url: str) -> str:
-    """The URL if it is an absolute http(s) URL with a host; a ValueError that says why not."""
+    """The URL if it is an absolute https URL with a host (http only to this machine); a
+    ValueError that says why not."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ValueError(f"use https: plain http is only for this machine (127.0.0.1): {url!r}")
     if len(url) > MAX_URL:
         raise ValueError(f"the URL is longer than {MAX_URL} characters")
     if parts.username or parts.password:

@@ -20,7 +20,13 @@ from tests.patients import intake_body
 
 Client = AsyncTestClient[Litestar]
 URL_PATH = "/api/v1/intakes"
-NOTHING_STORED = {"intake": 0, "red_flag": 0, "status_change": 0, "audit_event": 0}
+NOTHING_STORED = {
+    "intake": 0,
+    "red_flag": 0,
+    "status_change": 0,
+    "audit_event": 0,
+    "outbox_event": 0,
+}
 
 
 def assert_problem(response, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -55,6 +61,7 @@ async def test_a_valid_intake_is_stored_and_acknowledged(client: Client, databas
         "red_flag": 0,
         "status_change": 1,
         "audit_event": 1,
+        "outbox_event": 1,
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.models import AuditEvent, Intake
+from service.models import AuditEvent, Intake, OutboxEvent
 from service.settings import async_database_url
 from tests.counting import count_rows
 from tests.patients import intake_body
@@ -44,6 +44,15 @@ async def _audit(url: URL) -> list[tuple[str, UUID | None]]:
         found = [(action, intake_id) for action, intake_id in rows]
     await engine.dispose()
     return found
+
+
+async def _events_about(url: URL) -> list[str]:
+    """The intake ids the outbox's webhook events are about."""
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    async with engine.connect() as connection:
+        payloads = (await connection.scalars(select(OutboxEvent.payload))).all()
+    await engine.dispose()
+    return [str(payload["id"]) for payload in payloads]
 
 
 async def _intake_with_pdf(client: Client, token: str, **changes: object) -> dict[str, str]:
@@ -80,6 +89,8 @@ async def test_purge_deletes_old_intakes_and_their_pdfs_and_keeps_the_audit_trai
     assert counts["intake"] == 1
     assert counts["red_flag"] == 0  # the old intake's flag went with it
     assert counts["status_change"] == 1
+    assert counts["outbox_event"] == 1  # only the recent intake's intake.created is left
+    assert await _events_about(database_url) == [recent["id"]]
     cached = {p.name for p in summaries.iterdir()}
     assert recent["id"] in cached
     assert not {old["id"], older["id"]} & cached
@@ -111,6 +122,7 @@ async def test_erase_deletes_one_intake_by_its_reference_as_read_out(
 
     counts = await count_rows(database_url)
     assert counts["intake"] == 1
+    assert await _events_about(database_url) == [kept["id"]]  # no reference left to send
     summaries = Path(service_env["VAR_DIR"]) / "summaries"
     assert {p.name for p in summaries.iterdir() if p.name in {erased["id"], kept["id"]}} == {
         kept["id"]

@@ -88,9 +88,15 @@ def test_only_a_2xx_answer_counts_as_delivered() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://ehr.clinic.test/hooks", "http://127.0.0.1:8080/in?x=1", " https://a.b/ "]
+    "url",
+    [
+        "https://ehr.clinic.test/hooks",
+        "http://127.0.0.1:8080/in?x=1",
+        "http://localhost/relay",
+        " https://a.b/ ",
+    ],
 )
-def test_http_and_https_urls_are_accepted(url: str) -> None:
+def test_https_urls_and_http_to_this_machine_are_accepted(url: str) -> None:
     assert check_url(url) == url.strip()
 
 
@@ -102,6 +108,8 @@ def test_http_and_https_urls_are_accepted(url: str) -> None:
         ("https:///hooks", "not an http(s) URL"),
         ("javascript:alert(1)", "not an http(s) URL"),
         ("https://user:pw@ehr.clinic.test/hooks", "user name or password"),
+        ("http://ehr.clinic.test/hooks", "use https"),
+        ("http://10.0.0.5/hooks", "use https"),
         ("https://ehr.clinic.test/" + "x" * 2000, "longer than"),
     ],
 )

@@ -53,14 +53,22 @@ def summary_pdf_path(intake_id: UUID) -> str:
 
 
 def intake_bundle(
-    intake: Intake, clinic: Clinic, *, identifier_system: str, now: datetime
+    intake: Intake,
+    clinic: Clinic,
+    *,
+    identifier_system: str,
+    now: datetime,
+    service_url: str = "",
 ) -> Bundle:
     """The intake as a `collection` Bundle (its red flags and status history must be loaded).
 
     Every resource has a `urn:uuid` fullUrl derived from the intake id, so exporting the same
-    intake twice gives the same references.
+    intake twice gives the same references. `service_url` (this service's own address, as the
+    caller reached it) makes the PDF's link absolute, so a system that imports the Bundle can
+    fetch it.
     """
-    return _Export(intake, clinic, Systems(identifier_system), now).bundle()
+    pdf_url = service_url.rstrip("/") + summary_pdf_path(intake.id)
+    return _Export(intake, clinic, Systems(identifier_system), now, pdf_url).bundle()
 
 
 @dataclass(frozen=True)
@@ -74,10 +82,13 @@ class _Entry:
 
 
 class _Export:
-    def __init__(self, intake: Intake, clinic: Clinic, systems: Systems, now: datetime) -> None:
+    def __init__(
+        self, intake: Intake, clinic: Clinic, systems: Systems, now: datetime, pdf_url: str
+    ) -> None:
         self.intake = intake
         self.clinic = clinic
         self.systems = systems
+        self.pdf_url = pdf_url
         self.now = now
         self.language: Language = intake.language if is_language(intake.language) else "en"
         self.answers = answers_from_json(clinic.questionnaire, intake.answers)
@@ -257,7 +268,7 @@ class _Export:
                     {
                         "attachment": {
                             "contentType": "application/pdf",
-                            "url": summary_pdf_path(self.intake.id),
+                            "url": self.pdf_url,
                         }
                     }
                 ],

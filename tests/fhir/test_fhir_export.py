@@ -186,7 +186,7 @@ async def test_identifiers_questionnaire_link_patient_and_pdf(
     [content] = document["content"]
     assert content["attachment"] == {
         "contentType": "application/pdf",
-        "url": f"/api/v1/intakes/{intake_id}/summary.pdf",
+        "url": f"http://testserver.local/api/v1/intakes/{intake_id}/summary.pdf",
     }
     pdf = await as_caller(client, who["doctor"], "GET", content["attachment"]["url"])
     assert pdf.status_code == 200

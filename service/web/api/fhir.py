@@ -40,6 +40,10 @@ async def intake_fhir(
     audit.record(db_session, principal_of(request).actor, "intake.fhir_viewed", intake.id)
     await db_session.commit()
     bundle = intake_bundle(
-        intake, clinic, identifier_system=settings.fhir_identifier_system, now=datetime.now(UTC)
+        intake,
+        clinic,
+        identifier_system=settings.fhir_identifier_system,
+        now=datetime.now(UTC),
+        service_url=str(request.base_url),
     )
     return bundle.model_dump(mode="json")

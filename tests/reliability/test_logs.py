@@ -2,7 +2,8 @@
 
 A real server process logs at DEBUG (what an operator turns on when something is wrong) while
 patients submit through the API and the form (one of them with mistakes), reception works the
-queue and a doctor reads, downloads and overrides. Every line must be structured JSON, every
+queue and downloads its CSV, a doctor reads, downloads and overrides, and webhooks are
+delivered to a receiver that fails at first. Every line must be structured JSON, every
 request line carries a request id, and no name, phone, email, date of birth, free text or
 override reason appears anywhere in the output.
 """
@@ -23,7 +24,9 @@ from sqlalchemy.engine import URL
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import PASSWORD, make_staff
+from tests.test_cli import cli
 from tests.web.test_intake_form import form_fields
+from tests.webhooks.receiver import running_receiver
 
 NAME = "Zorbulon Quimby"
 MALAYALAM_NAME = "സോർബുലോൺ ക്വിംബി"
@@ -110,6 +113,9 @@ def _staff_flow(server: LiveServer, tokens: dict[str, str], intake_id: str) -> N
             f"{api}/priority", json={"priority": "urgent", "reason": REASON}, headers=doctor
         )
         assert override.status_code == 200, override.text
+        export = client.get("/api/v1/queue.csv", headers=reception)
+        assert export.status_code == 200
+        assert NAME in export.text
     with closing(_staff_session(server, "doctor@clinic.test")) as pages:
         assert NAME in pages.get(f"/staff/intakes/{intake_id}").text
         assert NAME in pages.get("/staff/queue").text
@@ -123,9 +129,16 @@ def test_a_whole_flow_logs_no_health_data(
 ) -> None:
     tokens = asyncio.run(make_staff(database_url))
     log_path = tmp_path / "server.log"
-    with live_server({**service_env, "LOG_LEVEL": level}, log_path) as server:
-        intake_id = _patient_flow(server)
-        _staff_flow(server, tokens, intake_id)
+    env = {**service_env, "LOG_LEVEL": level, "WEBHOOK_BACKOFF_SECONDS": "0.05"}
+    with running_receiver() as receiver:
+        # The EHR's receiver fails its first requests: deliveries, failures and retries all log.
+        receiver.answer(500, 500, 503)
+        added = cli(env, "webhooks", "add", receiver.url, "--event", "intake.created")
+        assert added.returncode == 0, added.stderr
+        with live_server(env, log_path) as server:
+            intake_id = _patient_flow(server)
+            _staff_flow(server, tokens, intake_id)
+            receiver.wait_for(lambda r: len(r.delivered_ids()) == 2)
     output = log_path.read_text(encoding="utf-8", errors="replace")
 
     leaks = [secret for secret in SECRETS if secret in output]
@@ -136,6 +149,8 @@ def test_a_whole_flow_logs_no_health_data(
     assert len(requests) >= 15, len(requests)
     assert all(re.fullmatch(r"[0-9a-f]{32}", record["request_id"]) for record in requests)
     assert len({record["request_id"] for record in requests}) == len(requests)
+    retries = [r for r in records if r.get("event") == "webhook delivery failed; will retry"]
+    assert len(retries) == 3, "the worker's failed deliveries should have been logged"
     assert {"/api/v1/intakes", "/api/v1/intakes/{intake_id}"} <= {
         record["route"] for record in requests
     }

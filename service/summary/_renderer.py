@@ -28,6 +28,8 @@ from service.summary._view import Summary
 from service.summary._worker import alive, ping, start_worker
 
 log = structlog.get_logger(__name__)
+# Prerenders waiting per worker before more are skipped (a doctor's request never is).
+PRERENDER_BACKLOG_PER_WORKER = 2
 
 RenderFunction = Callable[[Summary], bytes]
 # forkserver: workers fork from a clean server process that has imported WeasyPrint once, so a
@@ -72,6 +74,7 @@ class SummaryRenderer:
         self._stopped: set[int] = set()
         self._work_dir: Path | None = None
         self._inflight: dict[Path, asyncio.Task[SummaryPdf]] = {}
+        self._prerendering = 0
         self._closed = False
 
     async def __aenter__(self) -> SummaryRenderer:
@@ -146,9 +149,16 @@ class SummaryRenderer:
         """Render and cache in the background (after submission, override, re-triage).
 
         A failure is only logged: the intake is already stored, and the doctor's request retries.
+        When more renders are waiting than the workers can start at once, this one is skipped:
+        a backlog of prerenders would hold memory and make a doctor's own request wait behind
+        every summary submitted before it. The doctor's first open then renders it.
         """
         if not self.prerenders:
             return
+        if self._prerendering >= self.workers * PRERENDER_BACKLOG_PER_WORKER:
+            log.info("summary prerender skipped: renderer busy", intake_id=summary.intake_id)
+            return
+        self._prerendering += 1
         try:
             await self.summary_pdf(summary)
         except SummaryRenderError as error:
@@ -158,6 +168,8 @@ class SummaryRenderer:
                 revision=summary.revision,
                 error=type(error).__name__,
             )
+        finally:
+            self._prerendering -= 1
 
     def retry_after(self, error: SummaryRenderError) -> str:
         """The Retry-After, in seconds, for a 503 caused by `error`.

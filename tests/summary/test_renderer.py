@@ -280,3 +280,22 @@ def test_workers_end_when_the_server_is_killed(tmp_path: Path) -> None:
 
 def _running(pids: list[int]) -> list[int]:
     return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+async def test_prerenders_beyond_a_small_backlog_are_skipped_and_the_doctor_never_is(
+    summarize: Summarize, tmp_path: Path
+) -> None:
+    summaries = [await summarize(full_name=f"Patient {number}") for number in range(6)]
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    async with SummaryRenderer(
+        tmp_path / "cache", workers=1, render=partial(counted, renders)
+    ) as renderer:
+        # A burst of submissions: each asks for a prerender while the earlier ones still run.
+        prerenders = [asyncio.create_task(renderer.prerender(s)) for s in summaries[:5]]
+        await asyncio.gather(*prerenders)
+        assert len(list(renders.iterdir())) == 2  # one worker, a backlog of two; three skipped
+        # The doctor opens a skipped one: it renders on request.
+        opened = await renderer.summary_pdf(summaries[4])
+        assert opened.content == render_summary_pdf(summaries[4])
+        assert len(list(renders.iterdir())) == 3

@@ -2,8 +2,10 @@
 
 Run: python bench/soak.py [--seconds 180] [--clients 8] [--database sqlite|postgresql]
 Starts uvicorn (one process) on a fresh database, then `--clients` threads send, for
-`--seconds`, a mix like a clinic day: 60% new intakes (varied answers, both languages, some with
-red flags), 30% reception queue reads, 10% doctor PDF fetches of a random stored intake.
+`--seconds`, a mix like a clinic's day in steady state: 15% new intakes (varied answers, both
+languages, some with red flags), 60% queue work (the oldest open intake moves one step along
+new -> called -> arrived -> with_doctor -> done, so the open queue stays about as long as it
+starts), 15% reception queue reads, 10% doctor PDF fetches of one of the last 200 intakes.
 Every 5 s it samples the RSS of the server process and of its PDF render workers.
 
 Reported (printed, and written to bench/results/soak.json): requests and errors per kind
@@ -16,6 +18,7 @@ is over 1.10.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -37,6 +40,7 @@ from tests.patients import intake_body
 from tests.server import live_server
 
 FLAT = 1.10
+PATH = ["called", "arrived", "with_doctor", "done"]
 
 
 def rss_mib(pid: int) -> float:
@@ -88,8 +92,10 @@ class Traffic:
         self.until = until
         self.lock = threading.Lock()
         self.ids: list[str] = []
-        self.latency: dict[str, list[float]] = {"submit": [], "queue": [], "pdf": []}
-        self.errors: dict[str, list[str]] = {"submit": [], "queue": [], "pdf": []}
+        kinds = ("submit", "move", "queue", "pdf")
+        self.latency: dict[str, list[float]] = {kind: [] for kind in kinds}
+        self.errors: dict[str, list[str]] = {kind: [] for kind in kinds}
+        self.open: collections.deque[tuple[str, int]] = collections.deque()
         self.counter = 0
 
     def client_loop(self, seed: int) -> None:
@@ -97,7 +103,12 @@ class Traffic:
         with httpx.Client(base_url=self.base_url, timeout=60) as client:
             while time.monotonic() < self.until:
                 roll = chooser.random()
-                kind = "submit" if roll < 0.6 or not self.ids else "queue" if roll < 0.9 else "pdf"
+                if roll < 0.15 or not self.ids:
+                    kind = "submit"
+                elif roll < 0.75:
+                    kind = "move"
+                else:
+                    kind = "queue" if roll < 0.9 else "pdf"
                 self.one(client, chooser, kind)
 
     def one(self, client: httpx.Client, chooser: random.Random, kind: str) -> None:
@@ -108,11 +119,24 @@ class Traffic:
                     self.counter += 1
                     number = self.counter
                 response = client.post("/api/v1/intakes", json=patient(number))
+            elif kind == "move":
+                with self.lock:
+                    if not self.open:
+                        return
+                    intake_id, step = self.open.popleft()
+                response = client.post(
+                    f"/api/v1/intakes/{intake_id}/status",
+                    json={"status": PATH[step]},
+                    headers=self.headers,
+                )
+                if response.status_code == 200 and step + 1 < len(PATH):
+                    with self.lock:
+                        self.open.append((intake_id, step + 1))
             elif kind == "queue":
                 response = client.get("/api/v1/queue", headers=self.headers)
             else:
                 with self.lock:
-                    intake_id = chooser.choice(self.ids)
+                    intake_id = chooser.choice(self.ids[-200:])
                 response = client.get(
                     f"/api/v1/intakes/{intake_id}/summary.pdf", headers=self.headers
                 )
@@ -128,6 +152,7 @@ class Traffic:
             self.latency[kind].append(elapsed)
             if kind == "submit":
                 self.ids.append(response.json()["id"])
+                self.open.append((response.json()["id"], 0))
 
 
 def database(kind: str, folder: str) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
@@ -13,6 +15,12 @@ from sqlalchemy.engine import URL
 from service.app import create_app
 from service.settings import get_settings
 from tests.databases import BACKEND, DatabaseFactory, database_factory
+
+# CI tries the same examples on every run, so a red CI always means the code changed; runs on a
+# developer's machine explore new ones (and keep any failure in .hypothesis/ to replay).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_report_header() -> str:

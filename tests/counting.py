@@ -30,3 +30,14 @@ async def count_rows(url: URL) -> dict[str, int]:
             }
     finally:
         await engine.dispose()
+
+
+async def stored_answers(url: URL) -> dict[str, object]:
+    """The answers of the only intake stored."""
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    try:
+        async with engine.connect() as connection:
+            [answers] = (await connection.execute(select(Intake.answers))).scalars().all()
+            return dict(answers)
+    finally:
+        await engine.dispose()

@@ -31,6 +31,11 @@ def answers_from_form(
         if item.type is ItemType.MULTI_CHOICE:
             answers[link_id] = [value for value in values if value.strip()]
             continue
+        if len({value.strip() for value in values if value.strip()}) > 1:
+            # Two different answers to one question (no browser sends that): validation refuses
+            # a list here, rather than one of them being picked silently.
+            answers[link_id] = values
+            continue
         value = values[0].strip() if values else ""
         if not value:
             answers[link_id] = None

@@ -146,7 +146,12 @@ async def test_only_staff_download_and_each_download_is_audited(
     events = await audit_events(database_url, "queue.exported")
     assert len(events) == 4
     today = datetime.now(CLINIC).date().isoformat()
-    assert all(event.detail == {"rows": 1, "day": today} for event in events)
+    # Whose names and phones left with the file: their references (ids, no names).
+    [row] = rows_of(response.text)
+    reference = row["reference"]
+    assert all(
+        event.detail == {"rows": 1, "day": today, "references": reference} for event in events
+    )
     assert {event.actor_kind for event in events} == {"staff", "token"}
 
 

@@ -124,6 +124,9 @@ class IntakeDetail(msgspec.Struct):
     consent_version: str
 
 
+EXPORTED = "queue.exported"
+
+
 def parse_statuses(raw: str | list[str] | None) -> frozenset[Status]:
     """`new,called` or several `status` parameters; the open statuses when none."""
     parts = [
@@ -241,9 +244,15 @@ async def _queue(
         now=now,
         long_wait_minutes=settings.long_wait_minutes,
     )
-    audit.record(
-        db_session, principal_of(request).actor, action, rows=len(entries), day=str(shown_day)
-    )
+    actor = principal_of(request).actor
+    if action == EXPORTED:
+        # The file leaves the service: the trail says whose names and phones went with it.
+        references = " ".join(entry.reference for entry in entries)
+        audit.record(
+            db_session, actor, action, rows=len(entries), day=str(shown_day), references=references
+        )
+    else:
+        audit.record(db_session, actor, action, rows=len(entries), day=str(shown_day))
     await db_session.commit()
     return entries
 
@@ -314,9 +323,7 @@ class QueueController(Controller):
         """The same rows as the queue, for a spreadsheet: reference, name, phone, priority,
         status, submission time on the clinic's clock, minutes waiting. UTF-8 with a byte order
         mark; cells that a spreadsheet would take for a formula start with a quote. Audited."""
-        entries = await _queue(
-            request, db_session, clinic, settings, date_, status, "queue.exported"
-        )
+        entries = await _queue(request, db_session, clinic, settings, date_, status, EXPORTED)
         day = date_ or clinic.today(datetime.now(UTC))
         return Response(
             queue_csv(entries, clinic.timezone),

@@ -46,6 +46,7 @@ from service.webhooks.admin import (
     disable_endpoint,
     list_endpoints,
     recent_deliveries,
+    requeue_dead_deliveries,
     requeue_delivery,
 )
 
@@ -335,6 +336,22 @@ def webhooks_retry(delivery_id: str) -> None:
         return delivery.id
 
     click.echo(f"Re-queued webhook delivery {_run(work)}.")
+
+
+@webhooks.command("retry-dead")
+@click.option("--endpoint", "endpoint_id", help="Only the deliveries to this endpoint.")
+def webhooks_retry_dead(endpoint_id: str | None) -> None:
+    """Re-queue every dead delivery (after a receiver's outage), each with all its attempts."""
+
+    async def work(session: AsyncSession) -> list[int]:
+        requeued = await requeue_dead_deliveries(session, datetime.now(UTC), endpoint_id)
+        for delivery_id in requeued:
+            audit.record(
+                session, audit.SYSTEM, "webhook_delivery.requeued", delivery_id=delivery_id
+            )
+        return requeued
+
+    click.echo(f"Re-queued {len(_run(work))} dead webhook deliveries.")
 
 
 @main.command()

@@ -101,6 +101,31 @@ async def requeue_delivery(
     return delivery
 
 
+async def requeue_dead_deliveries(
+    session: AsyncSession, now: datetime, endpoint_id: str | None = None
+) -> list[int]:
+    """Send every dead delivery again (to one endpoint, or to every active one): after a
+    receiver's long outage. Their histories stay. Returns the deliveries' ids."""
+    query = (
+        select(WebhookDelivery)
+        .join(WebhookDelivery.endpoint)
+        .where(WebhookDelivery.status == DeliveryStatus.DEAD.value, WebhookEndpoint.is_active)
+        .order_by(WebhookDelivery.id)
+    )
+    if endpoint_id is not None:
+        query = query.where(
+            WebhookDelivery.endpoint_id == (await _endpoint(session, endpoint_id)).id
+        )
+    deliveries = list(await session.scalars(query))
+    for delivery in deliveries:
+        delivery.status = DeliveryStatus.PENDING.value
+        delivery.attempts = 0
+        delivery.next_attempt_at = now
+        delivery.completed_at = None
+    await session.flush()
+    return [delivery.id for delivery in deliveries]
+
+
 async def _endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint:
     try:
         key = UUID(endpoint_id.strip())

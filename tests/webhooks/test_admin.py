@@ -156,3 +156,35 @@ async def test_a_dead_delivery_is_shown_to_admins_and_can_be_requeued(
     assert requeued.status == "pending"
     assert requeued.attempts == 0
     assert len(requeued.attempt_log) == 3  # the history stays
+
+
+async def test_every_dead_delivery_can_be_requeued_at_once_after_an_outage(
+    webhook_env: dict[str, str],
+) -> None:
+    async with database() as db:
+        endpoint = await db.endpoint(closed_port_url(), "intake.created")
+        other = await db.endpoint(closed_port_url(), "intake.created")
+        for _ in range(3):
+            await db.submit()
+
+        async def dead() -> list[WebhookDelivery]:
+            found = [d for d in await db.deliveries() if d.status == "dead"]
+            return found if len(found) == 6 else []
+
+        async with worker(db):
+            await eventually(dead, what="six dead-lettered")
+
+    one = await asyncio.to_thread(
+        cli, webhook_env, "webhooks", "retry-dead", "--endpoint", endpoint.id
+    )
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.strip() == "Re-queued 3 dead webhook deliveries."
+    rest = await asyncio.to_thread(cli, webhook_env, "webhooks", "retry-dead")
+    assert rest.stdout.strip() == "Re-queued 3 dead webhook deliveries."
+    async with database() as db:
+        deliveries = await db.deliveries()
+    assert {d.status for d in deliveries} == {"pending"}
+    assert {str(d.endpoint_id) for d in deliveries} == {endpoint.id, other.id}
+    assert all(len(d.attempt_log) == 3 for d in deliveries)
+    unknown = await asyncio.to_thread(cli, webhook_env, "webhooks", "retry-dead", "--endpoint", "x")
+    assert_one_clear_line(unknown, "unknown webhook endpoint")

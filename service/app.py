@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import Clinic
+from service.intake import Clinic, IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue.live import channels_plugin
@@ -103,6 +103,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with summaries:
             yield
 
+    writer = IntakeWriter(db.get_session)
+
+    @asynccontextmanager
+    async def intake_writer(_app: Litestar) -> AsyncIterator[None]:
+        # New intakes share commits (group commit); those handed over are stored before exit.
+        async with writer:
+            yield
+
     @asynccontextmanager
     async def schema_guard(_app: Litestar) -> AsyncIterator[None]:
         # A database that is down at start is not fatal: /health says 503 until it is back.
@@ -169,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
+            "intake_writer": Provide(lambda: writer, use_cache=True, sync_to_thread=False),
         },
         state=State({"clinic": clinic}),
         plugins=[
@@ -200,7 +209,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=[schema_guard, summary_workers, webhook_worker],
+        lifespan=[schema_guard, summary_workers, intake_writer, webhook_worker],
         openapi_config=OpenAPIConfig(
             title="Clinic intake service",
             version="1.0.0",

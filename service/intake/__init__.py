@@ -16,11 +16,13 @@ from service.intake.submit import (
     request_digest,
     submit_intake,
 )
+from service.intake.writer import IntakeWriter
 
 __all__ = [
     "Accepted",
     "Clinic",
     "IdempotencyConflictError",
+    "IntakeWriter",
     "Rejected",
     "SubmitOutcome",
     "ToldAdvice",

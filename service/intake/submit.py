@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from service import audit
 from service.intake.clinic import Clinic
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
+from service.intake.writer import IntakeWriter
 from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.queue import Status
@@ -75,12 +76,18 @@ async def submit_intake(
     raw_answers: Mapping[str, object],
     now: datetime,
     idempotency_key: str | None = None,
+    writer: IntakeWriter | None = None,
 ) -> SubmitOutcome:
+    """Validate, triage and store. With a `writer`, the intake is committed in a transaction
+    shared with the intakes submitted at the same moment (group commit); without one, in
+    `session`'s own. Either way it is committed before this returns `Accepted`."""
     digest = request_digest(language, raw_answers)
     if idempotency_key is not None:
         existing = await _by_key(session, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
+        if writer is not None:
+            await session.rollback()  # the writer commits elsewhere: give the connection back
 
     today = clinic.today(now)
     result = validate_answers(
@@ -99,7 +106,7 @@ async def submit_intake(
     )
     intake = Intake(
         id=uuid4(),
-        reference=await _unused_reference(session),
+        reference=new_reference() if writer else await _unused_reference(session),
         language=language,
         questionnaire_version=clinic.questionnaire.version,
         answers=answers_to_json(result.answers),
@@ -116,18 +123,25 @@ async def submit_intake(
         status_history=[StatusChange(from_status=None, to_status=Status.NEW.value, changed_at=now)],
     )
     intake.set_priorities(triage.level, None)
-    session.add(intake)
-    audit.record(
-        session,
-        PATIENT,
-        "intake.submitted",
-        intake.id,
-        priority=triage.level.value,
-        rule_set_version=triage.rule_set_version,
-    )
-    record_intake_event(session, EventType.INTAKE_CREATED, intake, now)
+
+    def stage(transaction: AsyncSession) -> None:
+        audit.record(
+            transaction,
+            PATIENT,
+            "intake.submitted",
+            intake.id,
+            priority=triage.level.value,
+            rule_set_version=triage.rule_set_version,
+        )
+        record_intake_event(transaction, EventType.INTAKE_CREATED, intake, now)
+
     try:
-        await session.commit()
+        if writer is None:
+            session.add(intake)
+            stage(session)
+            await session.commit()
+        else:
+            await writer.store(intake, stage)
     except IntegrityError:
         # Two requests with one key raced; the other one won. Answer as its retry would be.
         await session.rollback()

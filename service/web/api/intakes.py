@@ -26,6 +26,7 @@ from service.intake import (
     Accepted,
     Clinic,
     IdempotencyConflictError,
+    IntakeWriter,
     advice_from_json,
     submit_intake,
 )
@@ -167,6 +168,7 @@ class IntakeController(Controller):
         clinic: NamedDependency[Clinic],
         channels: NamedDependency[ChannelsPlugin],
         summaries: NamedDependency[SummaryRenderer],
+        intake_writer: NamedDependency[IntakeWriter],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same

@@ -34,6 +34,7 @@ from service.intake import (
     Accepted,
     Clinic,
     IdempotencyConflictError,
+    IntakeWriter,
     advice_from_json,
     request_digest,
     submit_intake,
@@ -171,6 +172,7 @@ async def submit_intake_form(
     clinic: NamedDependency[Clinic],
     channels: NamedDependency[ChannelsPlugin],
     summaries: NamedDependency[SummaryRenderer],
+    intake_writer: NamedDependency[IntakeWriter],
 ) -> Response[Any]:
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
@@ -197,6 +199,7 @@ async def submit_intake_form(
             raw_answers=raw_answers,
             now=datetime.now(UTC),
             idempotency_key=key,
+            writer=intake_writer,
         )
     except IdempotencyConflictError as conflict:
         if sent_ids(request) and str(conflict.existing.id) in sent_ids(request):

@@ -1,0 +1,119 @@
+"""Group commit: intakes submitted together share commits, each stored whole and durably."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from service.intake import Accepted, Clinic, IntakeWriter, SubmitOutcome, submit_intake
+from service.intake import writer as writer_module
+from service.models import AuditEvent, Intake
+from service.settings import get_settings
+from tests.counting import count_rows
+from tests.patients import patient_json
+from tests.webhooks.support import Database, database
+
+pytestmark = pytest.mark.database
+
+
+async def _submit(
+    db: Database, writer: IntakeWriter, number: int, key: str | None = None
+) -> SubmitOutcome:
+    """One request: its own session, as the app gives each request."""
+    clinic = Clinic.load(get_settings())
+    async with db.session() as session:
+        return await submit_intake(
+            session,
+            clinic,
+            language="en",
+            raw_answers=patient_json(full_name=f"Patient {number}"),
+            now=datetime.now(UTC),
+            idempotency_key=key,
+            writer=writer,
+        )
+
+
+async def test_intakes_submitted_together_share_commits_and_each_is_stored_whole(
+    service_env: dict[str, str], database_url: URL
+) -> None:
+    async with database() as db, IntakeWriter(db.session) as writer:
+        outcomes = await asyncio.gather(*(_submit(db, writer, n) for n in range(40)))
+        commits = writer.commits
+    accepted = [outcome for outcome in outcomes if isinstance(outcome, Accepted)]
+    assert len(accepted) == 40
+    assert not any(outcome.replayed for outcome in accepted)
+    assert len({outcome.intake.reference for outcome in accepted}) == 40
+    # Shared: far fewer commits than intakes (the first one alone, then the rest in batches).
+    assert commits <= 10, commits
+    rows = await count_rows(database_url)
+    assert rows["intake"] == 40
+    assert rows["status_change"] == 40
+    assert rows["outbox_event"] == 40
+    async with database() as db, db.session() as session:
+        audited = set(
+            await session.scalars(
+                select(AuditEvent.intake_id).where(AuditEvent.action == "intake.submitted")
+            )
+        )
+        answers = list(await session.scalars(select(Intake.answers)))
+    assert audited == {outcome.intake.id for outcome in accepted}
+    assert {str(stored["full_name"]) for stored in answers} == {f"Patient {n}" for n in range(40)}
+
+
+async def test_references_taken_by_stored_intakes_or_by_the_batch_are_replaced(
+    service_env: dict[str, str], database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database() as db, IntakeWriter(db.session) as writer:
+        first = await _submit(db, writer, 0)
+        assert isinstance(first, Accepted)
+        taken = first.intake.reference
+        # Every new submission asks for the stored reference; the writer draws fresh ones.
+        fresh = (f"{n:03d}-AAA" for n in itertools.count())
+        monkeypatch.setattr("service.intake.submit.new_reference", lambda: taken)
+        monkeypatch.setattr(writer_module, "new_reference", lambda: next(fresh))
+        outcomes = await asyncio.gather(*(_submit(db, writer, n) for n in range(1, 9)))
+    references = [o.intake.reference for o in outcomes if isinstance(o, Accepted)]
+    assert len(references) == 8
+    assert taken not in references
+    assert len(set(references)) == 8
+    assert (await count_rows(database_url))["intake"] == 9
+
+
+async def test_a_submission_that_cannot_be_stored_fails_alone_and_the_writer_goes_on(
+    service_env: dict[str, str], database_url: URL
+) -> None:
+    """Two requests with one idempotency key in one batch: the batch's commit fails on the
+    unique key; stored one by one, the first is stored, the second answers as its replay."""
+    async with database() as db, IntakeWriter(db.session) as writer:
+        await _submit(db, writer, 0)  # the writer is now busy with its first commit alone
+        outcomes = await asyncio.gather(
+            *(_submit(db, writer, n) for n in range(1, 6)),
+            _submit(db, writer, 99, key="same-key"),
+            _submit(db, writer, 99, key="same-key"),
+        )
+        after = await _submit(db, writer, 100)
+    accepted = [outcome for outcome in outcomes if isinstance(outcome, Accepted)]
+    assert len(accepted) == 7
+    keyed = accepted[-2:]
+    assert sorted(outcome.replayed for outcome in keyed) == [False, True]
+    assert keyed[0].intake.id == keyed[1].intake.id
+    assert isinstance(after, Accepted)
+    assert not after.replayed
+    rows = await count_rows(database_url)
+    assert rows["intake"] == 1 + 5 + 1 + 1
+    assert rows["outbox_event"] == rows["intake"]
+
+
+async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intake(
+    service_env: dict[str, str], database_url: URL
+) -> None:
+    async with database() as db:
+        writer = IntakeWriter(db.session)
+        with pytest.raises(RuntimeError, match="not running"):
+            await _submit(db, writer, 0)
+    assert (await count_rows(database_url))["intake"] == 0

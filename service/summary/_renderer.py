@@ -145,6 +145,10 @@ class SummaryRenderer:
         # Shielded: a caller that goes away does not cancel a render others may be waiting for.
         return await asyncio.shield(task)
 
+    def has_room_to_prerender(self) -> bool:
+        """Whether a prerender asked for now would run (prerendering on, backlog not full)."""
+        return self.prerenders and self._prerendering < self.workers * PRERENDER_BACKLOG_PER_WORKER
+
     async def prerender(self, summary: Summary) -> None:
         """Render and cache in the background (after submission, override, re-triage).
 
@@ -155,7 +159,7 @@ class SummaryRenderer:
         """
         if not self.prerenders:
             return
-        if self._prerendering >= self.workers * PRERENDER_BACKLOG_PER_WORKER:
+        if not self.has_room_to_prerender():
             log.info("summary prerender skipped: renderer busy", intake_id=summary.intake_id)
             return
         self._prerendering += 1

@@ -33,8 +33,13 @@ _documented["responses"][304] = ResponseSpec(
 )
 
 
-def prerender(renderer: SummaryRenderer, intake: Intake, clinic: Clinic) -> BackgroundTask:
-    """After the response: render the PDF so the doctor's first open is already cached."""
+def prerender(renderer: SummaryRenderer, intake: Intake, clinic: Clinic) -> BackgroundTask | None:
+    """After the response: render the PDF so the doctor's first open is already cached.
+
+    None when the renderer would skip it anyway (prerendering off, or its backlog full): under
+    a burst of submissions, building summaries that are never rendered only slows the burst."""
+    if not renderer.has_room_to_prerender():
+        return None
     return BackgroundTask(renderer.prerender, summary_of(intake, clinic))
 
 

@@ -52,6 +52,10 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # Our own `request` line (service.web.request_ids) logs each request, with its request id;
+    # uvicorn's access line would repeat it, and uvicorn writes one whenever that logger has a
+    # handler, --no-access-log or not.
+    logging.getLogger("uvicorn.access").disabled = True
     # SQLAlchemy logs statements with their parameters (names, answers) at INFO and DEBUG:
     # whatever LOG_LEVEL says, only its warnings may reach the log.
     # httpx names every webhook URL it posts to (a receiver's URL may carry its own token).

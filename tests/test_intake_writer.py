@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
@@ -15,7 +17,8 @@ from service.intake import writer as writer_module
 from service.models import AuditEvent, Intake
 from service.settings import get_settings
 from tests.counting import count_rows
-from tests.patients import patient_json
+from tests.patients import intake_body, patient_json
+from tests.web.test_intake_form import form_fields, open_form, send
 from tests.webhooks.support import Database, database
 
 pytestmark = pytest.mark.database
@@ -117,3 +120,16 @@ async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intak
         with pytest.raises(RuntimeError, match="not running"):
             await _submit(db, writer, 0)
     assert (await count_rows(database_url))["intake"] == 0
+
+
+async def test_the_api_and_the_form_store_through_the_app_s_writer(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    writer = app.dependencies["intake_writer"].dependency()
+    response = await client.post("/api/v1/intakes", json=intake_body())
+    assert response.status_code == 201, response.text
+    assert writer.commits == 1
+    hidden = await open_form(client)
+    response = await send(client, hidden, form_fields())
+    assert response.status_code == 303, response.text
+    assert writer.commits == 2

@@ -192,6 +192,7 @@ class IntakeController(Controller):
                 raw_answers=data.answers,
                 now=datetime.now(UTC),
                 idempotency_key=key,
+                writer=intake_writer,
             )
         except IdempotencyConflictError:
             raise problem(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Intake
@@ -39,6 +40,20 @@ def day_bounds(day: date, timezone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def queue_statement(day: date, timezone: ZoneInfo, statuses: Iterable[Status]) -> Select[Any]:
+    """One clinic-local day's intakes in these statuses, in queue order."""
+    start, end = day_bounds(day, timezone)
+    return (
+        select(Intake)
+        .where(
+            Intake.status.in_([status.value for status in statuses]),
+            Intake.submitted_at >= start,
+            Intake.submitted_at < end,
+        )
+        .order_by(Intake.queue_rank, Intake.submitted_at, Intake.id)
+    )
+
+
 async def queue_entries(
     session: AsyncSession,
     *,
@@ -48,18 +63,8 @@ async def queue_entries(
     now: datetime,
     long_wait_minutes: Mapping[str, int],
 ) -> list[QueueEntry]:
-    start, end = day_bounds(day, timezone)
-    statement = (
-        select(Intake)
-        .where(
-            Intake.status.in_([status.value for status in statuses]),
-            Intake.submitted_at >= start,
-            Intake.submitted_at < end,
-        )
-        .order_by(Intake.queue_rank, Intake.submitted_at, Intake.id)
-    )
     entries = []
-    for intake in await session.scalars(statement):
+    for intake in await session.scalars(queue_statement(day, timezone, statuses)):
         waiting = max(0, int((now - intake.submitted_at).total_seconds() // 60))
         priority = intake.priority
         entries.append(

@@ -79,7 +79,7 @@ class Intake(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
     overridden_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
-    # The effective level's rank (Priority.rank): kept so the queue order can come from an index.
+    # The effective level's rank (Priority.rank): the queue's sort key, one integer to compare.
     queue_rank: Mapped[int] = mapped_column(SmallInteger)
     # Bumped on every change a summary shows (override, re-triage): the PDF cache key and ETag.
     revision: Mapped[int] = mapped_column(Integer, default=1)
@@ -97,7 +97,9 @@ class Intake(Base):
     )
 
     __table_args__ = (
-        Index("ix_intake_queue", "status", "queue_rank", "submitted_at"),
+        # The queue reads one day of some statuses: each status's day is one range of this
+        # index, however many intakes were ever left open (migration 0004).
+        Index("ix_intake_queue", "status", "submitted_at"),
         Index("ix_intake_submitted_at", "submitted_at"),
     )
 

@@ -135,3 +135,16 @@ async def test_a_doctor_reading_an_intake_writes_exactly_one_audit_event(
     assert event.actor_kind == "staff"
     assert event.actor_id is not None
     assert before - timedelta(seconds=1) <= event.occurred_at <= datetime.now(UTC)
+
+
+async def test_the_queue_shows_the_name_and_phone_as_stored_in_any_script(
+    client: Client, database_url: URL
+) -> None:
+    # The queue reads the name and phone out of the stored answers in the database itself.
+    who = await callers(client, database_url)
+    intake_id = await submit(client, full_name='അനിൽ "കുമാർ" \\ Nair')
+    [row] = await queue(client, who["reception"])
+    detail = await as_caller(client, who["doctor"], "GET", f"/api/v1/intakes/{intake_id}")
+    answers = detail.json()["answers"]
+    assert (row["full_name"], row["phone"]) == (answers["full_name"], answers["phone"])
+    assert row["full_name"] == 'അനിൽ "കുമാർ" \\ Nair'

@@ -20,12 +20,9 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -33,37 +30,13 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import RESULTS, descendants, percentile, rss_mib, serve, workspace
 from tests.patients import intake_body
-from tests.server import live_server
 
 FLAT = 1.10
 PATH = ["called", "arrived", "with_doctor", "done"]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    pending, found = [pid], []
-    while pending:
-        for child in children(pending.pop()):
-            found.append(child)
-            pending.append(child)
-    return found
 
 
 def patient(number: int) -> dict[str, object]:
@@ -78,11 +51,6 @@ def patient(number: int) -> dict[str, object]:
     if number % 17 == 0:
         changes["erection_over_4h"] = True
     return intake_body(language, **changes)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
 class Traffic:
@@ -155,50 +123,15 @@ class Traffic:
                 self.open.append((response.json()["id"], 0))
 
 
-def database(kind: str, folder: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{folder}/soak.sqlite3"
-    name = f"soak_{os.getpid()}"
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-        check=True,
-    )
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True
-    )
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=180)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database(args.database, folder),
-            "VAR_DIR": folder,
-            "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
-            "LOG_LEVEL": "WARNING",
-        }
-
-        def run(*command: str) -> str:
-            done = subprocess.run(
-                [sys.executable, "-m", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            return done.stdout
-
-        run("alembic", "upgrade", "head")
-        made = run("service", "tokens", "create", "soak", "--role", "doctor")
-        token = made.strip().splitlines()[-1]
-        with live_server(env, Path(folder) / "server.log") as server:
+    with workspace(args.database) as space:
+        token = space.token("doctor", "soak")
+        with serve(space) as server:
             started = time.monotonic()
             traffic = Traffic(server.base_url, token, started + args.seconds)
             threads = [
@@ -209,12 +142,12 @@ def main() -> int:
                 thread.start()
             samples: list[tuple[float, float, float]] = []
             while any(thread.is_alive() for thread in threads):
-                workers = sum(rss_mib(pid) for pid in descendants(server.process.pid))
-                samples.append((time.monotonic() - started, rss_mib(server.process.pid), workers))
+                workers = sum(rss_mib(pid) for pid in descendants(server.pid))
+                samples.append((time.monotonic() - started, rss_mib(server.pid), workers))
                 time.sleep(5)
             for thread in threads:
                 thread.join()
-            log = server.log()
+        log = server.log_path.read_text(errors="replace")
     first = [rss for at, rss, _ in samples if at <= 60]
     last = [rss for at, rss, _ in samples if at >= samples[-1][0] - 60]
     result = {
@@ -241,7 +174,7 @@ def main() -> int:
         "tracebacks_in_log": log.count("Traceback"),
         "samples": [[round(at), round(rss, 1), round(w, 1)] for at, rss, w in samples],
     }
-    out = ROOT / "bench" / "results" / f"soak_{args.database}.json"
+    out = RESULTS / f"soak_{args.database}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({key: value for key, value in result.items() if key != "samples"}, indent=2))
     flat = result["server_rss_mib"]["ratio"] <= FLAT  # type: ignore[index]

@@ -1,10 +1,14 @@
 """Times the doctor's PDF summary: a warm render (target 100 ms median), a cached fetch (5 ms),
 the event loop's lag while 20 PDFs render, and worker memory over 1,000 renders.
 
-Run: python bench/pdf_bench.py [--runs N] [--rss-renders N] [--workers N] [--max-tasks N]
+Run: python bench/pdf_bench.py [--runs N] [--cached-runs N] [--rss-renders N] [--workers N]
+                               [--max-tasks N] [--json PATH]
 Each figure is printed beside a bare baseline from the same run (WeasyPrint rendering one line
 of HTML; an idle event loop), so it can be read against this machine's own speed. The workers
 default to SUMMARY_WORKERS (one core fewer than the machine has), as the server runs them.
+The figures, their targets and baselines are also written as JSON (default
+bench/results/pdf_bench.json). Worker RSS counts as flat when the largest worker never grows
+past 1.10x its size at the start.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
+import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -27,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import weasyprint
 from pypdf import PdfReader
 
+from bench.common import RESULTS, rss_mib
 from service.intake import Clinic, answers_to_json
 from service.intake.stored import red_flags_of
 from service.models import Intake
@@ -38,6 +46,10 @@ from tests.patients import patient_json
 from tests.summary.examples import TYPICAL
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+RESULT_FILE = RESULTS / "pdf_bench.json"
+TARGET_WARM_MS = 100.0
+TARGET_CACHED_MS = 5.0
+FLAT = 1.10
 
 
 def typical_summary(clinic: Clinic, number: int = 1) -> Summary:
@@ -94,13 +106,6 @@ async def amedian_ms(call: Callable[[], object], runs: int) -> float:
     return statistics.median(samples) * 1000
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 async def loop_lag_p99(seconds: float) -> float:
     """The 99th percentile of how late a 5 ms sleep wakes up, in ms."""
     lags = []
@@ -113,7 +118,9 @@ async def loop_lag_p99(seconds: float) -> float:
     return lags[int(len(lags) * 0.99)]
 
 
-async def bench_pool(args: argparse.Namespace, clinic: Clinic, summary: Summary) -> None:
+async def bench_pool(
+    args: argparse.Namespace, clinic: Clinic, summary: Summary
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="pdf-bench-") as folder:
         async with SummaryRenderer(
             Path(folder), workers=args.workers, max_tasks_per_child=args.max_tasks
@@ -159,6 +166,33 @@ async def bench_pool(args: argparse.Namespace, clinic: Clinic, summary: Summary)
                 + " MiB; largest worker per 100 renders: "
                 + " ".join(f"{size:.0f}" for size in samples)
             )
+    start_size = max(first.values(), default=0.0)
+    largest = max([*samples, *last.values()], default=0.0)
+    growth = largest / start_size if start_size else 0.0
+    return {
+        "worker_render_ms": {"median": round(render, 1), "runs": args.runs},
+        "cached_fetch_ms": {
+            "median": round(cached, 3),
+            "runs": args.cached_runs,
+            "target_at_most": TARGET_CACHED_MS,
+            "met": cached <= TARGET_CACHED_MS,
+        },
+        "event_loop_lag_p99_ms": {
+            "idle_baseline": round(idle, 2),
+            "while_20_render": round(busy, 2),
+            "render_seconds": round(twenty, 1),
+        },
+        "worker_rss_mib": {
+            "renders": args.rss_renders,
+            "recycled_every": args.max_tasks,
+            "first": [round(size, 1) for size in first.values()],
+            "last": [round(size, 1) for size in last.values()],
+            "largest_per_100_renders": [round(size, 1) for size in samples],
+            "growth": round(growth, 3),
+            "flat_at_most": FLAT,
+            "met": growth <= FLAT,
+        },
+    }
 
 
 def main() -> None:
@@ -168,7 +202,9 @@ def main() -> None:
     parser.add_argument("--rss-renders", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=get_settings().summary_workers)
     parser.add_argument("--max-tasks", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=RESULT_FILE)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
 
     clinic = Clinic.load(get_settings())
     summary = typical_summary(clinic)
@@ -193,7 +229,32 @@ def main() -> None:
     print(
         f"  same over WeasyPrint's own UA sheet median {full_ua:5.1f} ms   (CPU {full_ua_cpu:.1f})"
     )
-    asyncio.run(bench_pool(args, clinic, summary))
+    pool = asyncio.run(bench_pool(args, clinic, summary))
+    result = {
+        "benchmark": "pdf_bench",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": shlex.join(["python", "bench/pdf_bench.py", *sys.argv[1:]]),
+        "load_average_before": round(load, 2),
+        "weasyprint": weasyprint.__version__,
+        "workers": args.workers,
+        "summary": {"pages": pages, "kib": round(len(pdf) / 1024, 1)},
+        "baseline_one_line_ms": {"median": round(bare, 1), "cpu_median": round(bare_cpu, 1)},
+        "warm_render_ms": {
+            "median": round(warm, 1),
+            "cpu_median": round(warm_cpu, 1),
+            "runs": args.runs,
+            "target_at_most": TARGET_WARM_MS,
+            "met": warm <= TARGET_WARM_MS,
+            "ratio_to_baseline": round(warm / bare, 1),
+        },
+        "warm_render_weasyprint_ua_ms": {
+            "median": round(full_ua, 1),
+            "cpu_median": round(full_ua_cpu, 1),
+        },
+        **pool,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,15 @@
 Every route handler declares its access in `opt`: `PUBLIC`, or `staff(Role...)`. One guard,
 applied to the whole app, enforces it and fails closed: a route that declares nothing answers
 403 to everyone. Callers are staff signed in with the session cookie, or API tokens.
+
+Every use of an API token is on the audit trail, committed before the answer goes out: with an
+audited read's own event (`audit_read`, one commit for both), or else just before the answer
+starts, whatever its status.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -14,13 +19,17 @@ from uuid import UUID
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.models import ApiToken
 from service.staff import Principal, Role, active_user, token_by_secret
 
 log = structlog.get_logger(__name__)
@@ -29,6 +38,9 @@ ACCESS = "access"
 PUBLIC: dict[str, Any] = {ACCESS: "public"}
 SESSION_USER = "staff_user_id"
 ALL_STAFF = (Role.RECEPTION, Role.DOCTOR, Role.ADMIN)
+_SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope state
+# The statuses whose changes the session's autocommit keeps (`autocommit_include_redirects`).
+COMMITTED_STATUSES = range(200, 400)
 
 
 def staff(*roles: Role) -> dict[str, Any]:
@@ -65,6 +77,57 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
+@dataclass
+class TokenUse:
+    """One request made with an API token, until its `token.used` event is committed."""
+
+    token_id: UUID
+    method: str
+    path: str
+    recorded: bool = False
+
+
+def _pending_token_use(scope: Scope) -> TokenUse | None:
+    use = scope.get("state", {}).get(_SCOPE_KEY)
+    return use if isinstance(use, TokenUse) and not use.recorded else None
+
+
+async def _add_token_use(session: AsyncSession, use: TokenUse) -> None:
+    """The token's use and its last-used time, in the session's transaction."""
+    # Every use of a token is on the record: which token, which route.
+    audit.record(
+        session,
+        audit.Actor("token", str(use.token_id)),
+        "token.used",
+        method=use.method,
+        path=use.path,
+    )
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == use.token_id).values(last_used_at=datetime.now(UTC))
+    )
+
+
+async def audit_read(
+    session: AsyncSession,
+    connection: ASGIConnection[Any, Any, Any, Any],
+    action: str,
+    intake_id: UUID | None = None,
+    **detail: str | int | bool | None,
+) -> None:
+    """Put a staff read on the audit trail and commit it, before the answer goes out.
+
+    The caller's token use, if any, goes into the same transaction just before it: one commit
+    for the two events instead of two.
+    """
+    use = _pending_token_use(connection.scope)
+    if use is not None:
+        await _add_token_use(session, use)
+    audit.record(session, principal_of(connection).actor, action, intake_id, **detail)
+    await session.commit()
+    if use is not None:
+        use.recorded = True
+
+
 class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Finds the caller: `Authorization: Bearer <token>` first, else the session's staff user.
 
@@ -74,6 +137,28 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, db: SQLAlchemyAsyncConfig) -> None:
         super().__init__(app, exclude=["^/static/", "^/health$"])
         self.db = db
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_after_token_use(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                use = _pending_token_use(scope)
+                if use is not None:
+                    await self._record_before_answer(scope, use, message["status"])
+            await send(message)
+
+        await super().__call__(scope, receive, send_after_token_use)
+
+    async def _record_before_answer(self, scope: Scope, use: TokenUse, status: int) -> None:
+        """The token use the handler did not commit with a read of its own: in the request's
+        session, decided as its autocommit would (kept for 2xx and 3xx, else rolled back), so
+        a refused request stores nothing but the use of the token. A failure here raises, and
+        the answer never goes out."""
+        session = self.db.provide_session(scope["litestar_app"].state, scope)
+        if status not in COMMITTED_STATUSES:
+            await session.rollback()
+        await _add_token_use(session, use)
+        await session.commit()
+        use.recorded = True
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -103,16 +188,15 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 token = await token_by_secret(session, secret.strip())
                 if token is None:
                     return None
-                token.last_used_at = datetime.now(UTC)
-                # Every use of a token is on the record: which token, which route.
-                audit.record(
-                    session,
-                    audit.Actor("token", str(token.id)),
-                    "token.used",
-                    method=str(connection.scope.get("method", "")),
-                    path=connection.scope["path"],
+                # Recorded with the request's audited read, or before its answer starts.
+                use = TokenUse(
+                    token.id, str(connection.scope.get("method", "")), connection.scope["path"]
                 )
-                await session.commit()
+                connection.scope.setdefault("state", {})[_SCOPE_KEY] = use
+                if connection.scope["type"] != ScopeType.HTTP:
+                    await _add_token_use(session, use)
+                    await session.commit()
+                    use.recorded = True
                 return Principal("token", token.id, Role(token.role), token.name)
             try:
                 user = await active_user(session, UUID(str(user_id)))

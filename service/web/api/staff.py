@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from service import audit
 from service.intake import Clinic
 from service.intake.override import MAX_REASON, OverrideError, override_priority
 from service.intake.status import IllegalMoveError, change_status
@@ -36,7 +35,7 @@ from service.settings import Settings
 from service.staff import Role
 from service.summary import SummaryRenderer, summary_of
 from service.triage import Priority
-from service.web.access import ALL_STAFF, principal_of
+from service.web.access import ALL_STAFF, audit_read, principal_of
 from service.web.api.bodies import json_only
 from service.web.api.openapi import staff_operation
 from service.web.problems import FieldError, problem
@@ -244,16 +243,11 @@ async def _queue(
         now=now,
         long_wait_minutes=settings.long_wait_minutes,
     )
-    actor = principal_of(request).actor
+    detail: dict[str, str | int] = {"rows": len(entries), "day": str(shown_day)}
     if action == EXPORTED:
         # The file leaves the service: the trail says whose names and phones went with it.
-        references = " ".join(entry.reference for entry in entries)
-        audit.record(
-            db_session, actor, action, rows=len(entries), day=str(shown_day), references=references
-        )
-    else:
-        audit.record(db_session, actor, action, rows=len(entries), day=str(shown_day))
-    await db_session.commit()
+        detail["references"] = " ".join(entry.reference for entry in entries)
+    await audit_read(db_session, request, action, None, **detail)
     return entries
 
 
@@ -356,8 +350,7 @@ class StaffIntakeController(Controller):
         """Answers, computed priority, red flags with their triggering answers, the override
         and the status history. The read is audited."""
         intake = await load_intake(db_session, intake_id)
-        audit.record(db_session, principal_of(request).actor, "intake.viewed", intake.id)
-        await db_session.commit()
+        await audit_read(db_session, request, "intake.viewed", intake.id)
         return intake_detail(intake, clinic)
 
     @post(

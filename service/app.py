@@ -11,7 +11,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -23,6 +23,7 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic, IntakeWriter
@@ -40,6 +41,7 @@ from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
 from service.web.health import health
+from service.web.intake_desk import IntakeDesk
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
 from service.web.pages.staff_intake import intake_page, override_form
@@ -104,6 +106,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
 
     writer = IntakeWriter(db.get_session)
+    channels = channels_plugin(settings)
+
+    def intake_desk(db_session: NamedDependency[AsyncSession]) -> IntakeDesk:
+        return IntakeDesk(db_session, clinic, writer, summaries, channels)
 
     @asynccontextmanager
     async def intake_writer(_app: Litestar) -> AsyncIterator[None]:
@@ -177,14 +183,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
-            "intake_writer": Provide(lambda: writer, use_cache=True, sync_to_thread=False),
+            "intake_desk": Provide(intake_desk, sync_to_thread=False),
         },
-        state=State({"clinic": clinic}),
+        state=State({"clinic": clinic, "intake_writer": writer}),
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
             StrictBodySchemaPlugin(),
-            channels_plugin(settings),
+            channels,
         ],
         middleware=[
             RequestIdMiddleware(),

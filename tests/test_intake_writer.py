@@ -125,7 +125,7 @@ async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intak
 async def test_the_api_and_the_form_store_through_the_app_s_writer(
     app: Litestar, client: AsyncTestClient[Litestar]
 ) -> None:
-    writer = app.dependencies["intake_writer"].dependency()
+    writer = app.state.intake_writer
     response = await client.post("/api/v1/intakes", json=intake_body())
     assert response.status_code == 201, response.text
     assert writer.commits == 1

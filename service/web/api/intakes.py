@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Response, post
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -20,24 +19,22 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.intake import (
     Accepted,
     Clinic,
     IdempotencyConflictError,
-    IntakeWriter,
     advice_from_json,
     submit_intake,
 )
 from service.models import Intake
 from service.questionnaire import Language
 from service.queue.events import CHANNEL, queue_event
-from service.summary import SummaryRenderer
 from service.triage import Priority
 from service.web.api.bodies import json_only
 from service.web.api.openapi import public_operation
 from service.web.api.summaries import prerender
+from service.web.intake_desk import IntakeDesk
 from service.web.problems import FieldError, problem
 
 MAX_BODY = 64 * 1024
@@ -164,11 +161,7 @@ class IntakeController(Controller):
     async def submit(
         self,
         data: Submission,
-        db_session: NamedDependency[AsyncSession],
-        clinic: NamedDependency[Clinic],
-        channels: NamedDependency[ChannelsPlugin],
-        summaries: NamedDependency[SummaryRenderer],
-        intake_writer: NamedDependency[IntakeWriter],
+        intake_desk: NamedDependency[IntakeDesk],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
@@ -184,15 +177,16 @@ class IntakeController(Controller):
                     )
                 ],
             )
+        desk, clinic = intake_desk, intake_desk.clinic
         try:
             outcome = await submit_intake(
-                db_session,
+                desk.session,
                 clinic,
                 language=data.language,
                 raw_answers=data.answers,
                 now=datetime.now(UTC),
                 idempotency_key=key,
-                writer=intake_writer,
+                writer=desk.writer,
             )
         except IdempotencyConflictError:
             raise problem(
@@ -204,11 +198,13 @@ class IntakeController(Controller):
                 "Some answers need attention.",
                 errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
             )
+        background = None
         if not outcome.replayed:
-            channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
+            desk.channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
+            background = prerender(desk.summaries, outcome.intake, clinic)
         return Response(
             receipt(outcome.intake, clinic),
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
-            background=None if outcome.replayed else prerender(summaries, outcome.intake, clinic),
+            background=background,
         )

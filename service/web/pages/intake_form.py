@@ -16,7 +16,6 @@ from uuid import UUID
 
 import structlog
 from litestar import Request, Response, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -34,7 +33,6 @@ from service.intake import (
     Accepted,
     Clinic,
     IdempotencyConflictError,
-    IntakeWriter,
     advice_from_json,
     request_digest,
     submit_intake,
@@ -49,12 +47,12 @@ from service.questionnaire import (
 )
 from service.queue.events import CHANNEL, queue_event
 from service.settings import Settings
-from service.summary import SummaryRenderer
 from service.web import language as languages
 from service.web.access import PUBLIC
 from service.web.api.intakes import MAX_BODY
 from service.web.api.summaries import prerender
 from service.web.i18n import gettext_for
+from service.web.intake_desk import IntakeDesk
 
 log = structlog.get_logger(__name__)
 SESSION_INTAKES = "intakes"  # [{"id", "digest"}] of what this browser sent, newest last
@@ -168,12 +166,9 @@ async def intake_form(
 )
 async def submit_intake_form(
     request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    clinic: NamedDependency[Clinic],
-    channels: NamedDependency[ChannelsPlugin],
-    summaries: NamedDependency[SummaryRenderer],
-    intake_writer: NamedDependency[IntakeWriter],
+    intake_desk: NamedDependency[IntakeDesk],
 ) -> Response[Any]:
+    desk, clinic, db_session = intake_desk, intake_desk.clinic, intake_desk.session
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
     form_language = form.get("form_language")
@@ -199,7 +194,7 @@ async def submit_intake_form(
             raw_answers=raw_answers,
             now=datetime.now(UTC),
             idempotency_key=key,
-            writer=intake_writer,
+            writer=desk.writer,
         )
     except IdempotencyConflictError as conflict:
         if sent_ids(request) and str(conflict.existing.id) in sent_ids(request):
@@ -218,9 +213,9 @@ async def submit_intake_form(
         context = _form_context(clinic, language, values=values, errors=errors)
         return _form(context, HTTP_422_UNPROCESSABLE_ENTITY)
     if not outcome.replayed:
-        channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
+        desk.channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
     remember_sent(request, str(outcome.intake.id), digest)
-    background = None if outcome.replayed else prerender(summaries, outcome.intake, clinic)
+    background = None if outcome.replayed else prerender(desk.summaries, outcome.intake, clinic)
     return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER, background=background)
 
 

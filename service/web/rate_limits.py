@@ -16,7 +16,9 @@ from service.settings import Settings
 
 
 def _only(kind: str) -> Any:
-    def applies(request: Request[Any, Any, Any]) -> bool:
+    # A coroutine function: Litestar would run a plain function in a worker thread, a thread
+    # hop on every request of the service, rate-limited or not.
+    async def applies(request: Request[Any, Any, Any]) -> bool:
         return bool(request.route_handler.opt.get("rate_limit") == kind)
 
     return applies

@@ -42,7 +42,7 @@ from bench.common import RESULTS, percentile, serve, workspace
 from bench.seed import seed
 from service.intake import Clinic
 from service.queue import OPEN_STATUSES
-from service.queue.listing import queue_statement
+from service.queue.listing import QUEUE_QUERY, queue_parameters
 from service.settings import async_database_url, get_settings
 
 RESULT_FILE = RESULTS / "queue_scale.json"
@@ -53,7 +53,8 @@ TARGET_RATIO = 1.5
 async def query_plan(database_url: str) -> list[str]:
     """The plan of the queue's query exactly as the service builds it, for today."""
     clinic = Clinic.load(get_settings())
-    statement = queue_statement(clinic.today(datetime.now(UTC)), clinic.timezone, OPEN_STATUSES)
+    today = clinic.today(datetime.now(UTC))
+    statement = QUEUE_QUERY.params(queue_parameters(today, clinic.timezone, OPEN_STATUSES))
     engine = create_async_engine(async_database_url(database_url))
     compiled = statement.compile(
         dialect=engine.dialect, compile_kwargs={"render_postcompile": True}

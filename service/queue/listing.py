@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Intake
@@ -45,28 +45,32 @@ def _answer(link_id: str) -> ColumnElement[str]:
     return func.coalesce(Intake.answers[link_id].as_string(), "")
 
 
-def queue_statement(day: date, timezone: ZoneInfo, statuses: Iterable[Status]) -> Select[Any]:
-    """One clinic-local day's intakes in these statuses, in queue order: only the columns the
-    queue shows, each status's day one range of the index `ix_intake_queue`."""
-    start, end = day_bounds(day, timezone)
-    return (
-        select(
-            Intake.id,
-            Intake.reference,
-            _answer("full_name"),
-            _answer("phone"),
-            func.coalesce(Intake.override_priority, Intake.computed_priority),
-            Intake.status,
-            Intake.submitted_at,
-            Intake.acknowledged_at,
-        )
-        .where(
-            Intake.status.in_([status.value for status in statuses]),
-            Intake.submitted_at >= start,
-            Intake.submitted_at < end,
-        )
-        .order_by(Intake.queue_rank, Intake.submitted_at, Intake.id)
+# One clinic-local day's intakes in some statuses, in queue order: only the columns the queue
+# shows, each status's day one range of the index `ix_intake_queue`. Built once, so its SQL and
+# cache key serve every request; `queue_parameters` fills it in.
+QUEUE_QUERY: Select[Any] = (
+    select(
+        Intake.id,
+        Intake.reference,
+        _answer("full_name"),
+        _answer("phone"),
+        func.coalesce(Intake.override_priority, Intake.computed_priority),
+        Intake.status,
+        Intake.submitted_at,
+        Intake.acknowledged_at,
     )
+    .where(
+        Intake.status.in_(bindparam("statuses", expanding=True)),
+        Intake.submitted_at >= bindparam("start"),
+        Intake.submitted_at < bindparam("end"),
+    )
+    .order_by(Intake.queue_rank, Intake.submitted_at, Intake.id)
+)
+
+
+def queue_parameters(day: date, timezone: ZoneInfo, statuses: Iterable[Status]) -> dict[str, Any]:
+    start, end = day_bounds(day, timezone)
+    return {"statuses": sorted(status.value for status in statuses), "start": start, "end": end}
 
 
 async def queue_entries(
@@ -79,7 +83,7 @@ async def queue_entries(
     long_wait_minutes: Mapping[str, int],
 ) -> list[QueueEntry]:
     entries = []
-    rows = await session.execute(queue_statement(day, timezone, statuses))
+    rows = await session.execute(QUEUE_QUERY, queue_parameters(day, timezone, statuses))
     for (
         intake_id,
         reference,

@@ -93,7 +93,14 @@ def _pending_token_use(scope: Scope) -> TokenUse | None:
 
 
 async def _add_token_use(session: AsyncSession, use: TokenUse) -> None:
-    """The token's use and its last-used time, in the session's transaction."""
+    """The token's last-used time and its use, in the session's transaction."""
+    # Before anything is added: a plain UPDATE, with nothing pending to flush ahead of it.
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == use.token_id)
+        .values(last_used_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
     # Every use of a token is on the record: which token, which route.
     audit.record(
         session,
@@ -101,9 +108,6 @@ async def _add_token_use(session: AsyncSession, use: TokenUse) -> None:
         "token.used",
         method=use.method,
         path=use.path,
-    )
-    await session.execute(
-        update(ApiToken).where(ApiToken.id == use.token_id).values(last_used_at=datetime.now(UTC))
     )
 
 

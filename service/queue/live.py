@@ -4,6 +4,7 @@ PostgreSQL LISTEN/NOTIFY so that every worker and machine on one database sees e
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import anyio
 import structlog
@@ -29,6 +30,31 @@ class TolerantAsyncPgChannelsBackend(AsyncPgChannelsBackend):
             log.warning(
                 "live queue not connected yet: database unavailable", error=type(error).__name__
             )
+
+    _publisher: Any = None  # an asyncpg.Connection (asyncpg ships no type information)
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        """NOTIFY on one kept connection, made again once lost. Litestar's backend connects
+        for every message: a PostgreSQL server process started and ended for each queue change,
+        which cost more than storing the intake itself."""
+        if self._queue is None:
+            raise RuntimeError("the live queue backend has not started")
+        if self._publisher is None or self._publisher.is_closed():
+            self._publisher = await self._connect()
+        try:
+            for channel in channels:
+                await self._publisher.execute("SELECT pg_notify($1, $2);", channel, data.decode())
+        except BaseException:
+            # A broken or interrupted connection is not used again.
+            publisher, self._publisher = self._publisher, None
+            publisher.terminate()
+            raise
+
+    async def on_shutdown(self) -> None:
+        if self._publisher is not None:
+            publisher, self._publisher = self._publisher, None
+            await publisher.close()
+        await super().on_shutdown()
 
     async def subscribe(self, channels: Iterable[str]) -> None:
         listener = getattr(self, "_listener_conn", None)

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from service.queue.events import CHANNEL
+from service.queue.live import TolerantAsyncPgChannelsBackend
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import make_staff
@@ -101,3 +103,38 @@ def test_two_servers_on_one_postgresql_database_share_the_live_queue(
         [event] = reader.wait_for(1, seconds=3)
     assert event["id"] == created.json()["id"]
     assert event["event"] == "intake.created"
+
+
+@pytest.mark.postgresql
+async def test_queue_notices_share_one_postgresql_connection_made_again_when_lost(
+    database_url: URL,
+) -> None:
+    """Litestar's backend connected for every notice; ours keeps one, and replaces it."""
+    dsn = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    backend = TolerantAsyncPgChannelsBackend(dsn=dsn)
+    connects: list[object] = []
+    connect = backend._connect
+
+    async def counted() -> object:
+        connection = await connect()
+        connects.append(connection)
+        return connection
+
+    backend._connect = counted  # type: ignore[method-assign]
+    await backend.on_startup()
+    try:
+        await backend.subscribe([CHANNEL])
+        for number in range(20):
+            await backend.publish(str(number).encode(), [CHANNEL])
+        await backend._publisher.close()  # lost: the next notice connects again
+        await backend.publish(b"after", [CHANNEL])
+        received: list[bytes] = []
+        async with asyncio.timeout(5):
+            async for _channel, message in backend.stream_events():
+                received.append(message)
+                if len(received) == 21:
+                    break
+    finally:
+        await backend.on_shutdown()
+    assert received == [str(n).encode() for n in range(20)] + [b"after"]
+    assert len(connects) == 3  # the listener, the publisher, and the publisher made again

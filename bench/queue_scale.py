@@ -3,12 +3,15 @@
 Run: python bench/queue_scale.py [--sizes 10000,100000,1000000] [--database sqlite|postgresql|both]
                                  [--requests 300] [--warmup 30] [--output FILE]
 
-For each database and each size N: a fresh migrated database (bench.common.workspace), N
-intakes seeded in bulk (bench/seed.py: ~2.5 years of history, mostly done, and today's open
-queue of 100 intakes, the same at every N), a reception API token, the real server
-(bench.common.serve, uvicorn with the app factory), then `--warmup` and `--requests` sequential
-GET /api/v1/queue with one keep-alive connection. Every read is a full one: the bearer token is
-checked, the token use and the queue read are written to the audit trail and committed.
+For each database and each size N, in a child process of its own: a fresh migrated database
+(bench.common.workspace), N intakes seeded in bulk (bench/seed.py: ~2.5 years of history, most
+of it done, and today's open queue of 100 intakes, the same at every N), a reception API token
+and the real server (bench.common.serve, uvicorn with the app factory). With every size's
+server up, `--warmup` reads each, then `--requests` rounds of one GET /api/v1/queue to each
+server in turn (one keep-alive connection per server, sequential): the machine is shared, and
+a burst of load from elsewhere then falls on every size alike. Every read is a full one: the
+bearer token is checked, the token use and the queue read are written to the audit trail and
+committed.
 
 Reported per run: p50, p90, p99 and mean latency in ms, the rows returned (today's open queue),
 and the query plan of the queue's query on that database (SQLite `EXPLAIN QUERY PLAN`,
@@ -26,8 +29,11 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,40 +84,94 @@ async def query_plan(database_url: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def measure(database: str, size: int, requests: int, warmup: int) -> dict[str, Any]:
+def hold(database: str, size: int) -> None:
+    """Child process: one seeded database and its server, until the parent closes stdin.
+
+    One process per size, so each has its own workspace (its own PostgreSQL database)."""
     with workspace(database) as space:
         seeded = seed(space.database_url, size)
-        print(
-            f"{database} {size:,}: seeded {seeded.intakes:,} intakes, {seeded.red_flags:,} red "
-            f"flags, {seeded.status_changes:,} status changes in {seeded.seconds} s",
-            flush=True,
-        )
         token = space.token("reception")
         plan = asyncio.run(query_plan(space.database_url))
-        headers = {"authorization": f"Bearer {token}"}
-        with (
-            serve(space) as server,
-            httpx.Client(base_url=server.base_url, headers=headers) as client,
-        ):
+        with serve(space) as server:
+            ready = {
+                "base_url": server.base_url,
+                "pid": server.pid,
+                "token": token,
+                "stored_intakes": seeded.intakes,
+                "red_flags": seeded.red_flags,
+                "status_changes": seeded.status_changes,
+                "seed_seconds": seeded.seconds,
+                "query_plan": plan,
+            }
+            print(json.dumps(ready), flush=True)
+            sys.stdin.read()
+
+
+@contextmanager
+def held(database: str, size: int) -> Iterator[dict[str, Any]]:
+    """A seeded database of `size` intakes and its server, in a child process."""
+    command = [sys.executable, __file__, "--hold", database, str(size)]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        line = child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"seeding {size:,} intakes on {database} failed")
+        ready: dict[str, Any] = json.loads(line)
+        print(
+            f"{database} {size:,}: seeded {ready['stored_intakes']:,} intakes, "
+            f"{ready['red_flags']:,} red flags, {ready['status_changes']:,} status changes in "
+            f"{ready['seed_seconds']} s",
+            flush=True,
+        )
+        yield ready
+    finally:
+        child.stdin.close()
+        child.wait(timeout=300)
+
+
+def measure(database: str, sizes: list[int], requests: int, warmup: int) -> dict[str, Any]:
+    """Every size's server at once, read in turn: a burst of load from anything else on the
+    machine falls on all sizes alike, so their ratio holds even when the machine is busy."""
+    with ExitStack() as stack:
+        servers = {size: stack.enter_context(held(database, size)) for size in sizes}
+        clients = {
+            size: stack.enter_context(
+                httpx.Client(
+                    base_url=ready["base_url"],
+                    headers={"authorization": f"Bearer {ready['token']}"},
+                )
+            )
+            for size, ready in servers.items()
+        }
+        for client in clients.values():
             for _ in range(warmup):
                 client.get("/api/v1/queue").raise_for_status()
-            timings = []
-            for _ in range(requests):
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        rows = {}
+        for turn in range(requests):
+            # Each size first as often as last.
+            order = sizes[turn % len(sizes) :] + sizes[: turn % len(sizes)]
+            for size in order:
                 started = time.perf_counter()
-                response = client.get("/api/v1/queue")
-                timings.append((time.perf_counter() - started) * 1000)
+                response = clients[size].get("/api/v1/queue")
+                timings[size].append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
-            rows = len(response.json())
+                rows[size] = len(response.json())
     return {
-        "stored_intakes": seeded.intakes,
-        "seed_seconds": seeded.seconds,
-        "requests": requests,
-        "rows_returned": rows,
-        "p50_ms": round(percentile(timings, 0.5), 2),
-        "p90_ms": round(percentile(timings, 0.9), 2),
-        "p99_ms": round(percentile(timings, 0.99), 2),
-        "mean_ms": round(statistics.fmean(timings), 2),
-        "query_plan": plan,
+        str(size): {
+            "stored_intakes": servers[size]["stored_intakes"],
+            "seed_seconds": servers[size]["seed_seconds"],
+            "requests": requests,
+            "rows_returned": rows[size],
+            "p50_ms": round(percentile(timings[size], 0.5), 2),
+            "p90_ms": round(percentile(timings[size], 0.9), 2),
+            "p99_ms": round(percentile(timings[size], 0.99), 2),
+            "mean_ms": round(statistics.fmean(timings[size]), 2),
+            "query_plan": servers[size]["query_plan"],
+        }
+        for size in sizes
     }
 
 
@@ -144,7 +204,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--output", type=Path, default=RESULT_FILE)
+    parser.add_argument("--hold", nargs=2, metavar=("DATABASE", "SIZE"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.hold:
+        hold(options.hold[0], int(options.hold[1]))
+        return
     sizes = sorted(int(size) for size in options.sizes.split(","))
     databases = ["sqlite", "postgresql"] if options.database == "both" else [options.database]
 
@@ -158,10 +222,7 @@ def main() -> None:
         targets={"p50_ms_at_1M": TARGET_P50_MS, "ratio_1M_to_10k": TARGET_RATIO},
     )
     for database in databases:
-        runs: dict[str, Any] = {"sizes": {}}
-        for size in sizes:
-            runs["sizes"][str(size)] = measure(database, size, options.requests, options.warmup)
-            print(table({"databases": {database: runs}}).splitlines()[-1], flush=True)
+        runs: dict[str, Any] = {"sizes": measure(database, sizes, options.requests, options.warmup)}
         if len(sizes) > 1:
             smallest, largest = runs["sizes"][str(sizes[0])], runs["sizes"][str(sizes[-1])]
             runs["ratio_of"] = f"{sizes[-1]:,}/{sizes[0]:,}"

@@ -83,7 +83,9 @@ async def queue_entries(
     long_wait_minutes: Mapping[str, int],
 ) -> list[QueueEntry]:
     entries = []
-    rows = await session.execute(QUEUE_QUERY, queue_parameters(day, timezone, statuses))
+    # Plain rows on the session's connection: the ORM's result machinery has nothing to add.
+    connection = await session.connection()
+    rows = await connection.execute(QUEUE_QUERY, queue_parameters(day, timezone, statuses))
     for (
         intake_id,
         reference,

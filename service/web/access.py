@@ -24,7 +24,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,23 +92,28 @@ def _pending_token_use(scope: Scope) -> TokenUse | None:
     return use if isinstance(use, TokenUse) and not use.recorded else None
 
 
-async def _add_token_use(session: AsyncSession, use: TokenUse) -> None:
-    """The token's last-used time and its use, in the session's transaction."""
-    # Before anything is added: a plain UPDATE, with nothing pending to flush ahead of it.
-    await session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == use.token_id)
-        .values(last_used_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
-    )
-    # Every use of a token is on the record: which token, which route.
-    audit.record(
-        session,
-        audit.Actor("token", str(use.token_id)),
-        "token.used",
-        method=use.method,
-        path=use.path,
-    )
+# The token's last use, kept on the token as well as on the trail.
+_TOKEN_USED = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("at"))
+)
+
+
+async def _write_with_token_use(
+    session: AsyncSession, use: TokenUse | None, *events: audit.Event
+) -> None:
+    """The events, after the token's use (which token, which route) when there is one."""
+    if use is not None:
+        connection = await session.connection()
+        await connection.execute(_TOKEN_USED, {"token_id": use.token_id, "at": datetime.now(UTC)})
+        used = audit.Event(
+            audit.Actor("token", str(use.token_id)),
+            "token.used",
+            detail={"method": use.method, "path": use.path},
+        )
+        events = (used, *events)
+    await audit.write(session, *events)
 
 
 async def audit_read(
@@ -116,7 +121,7 @@ async def audit_read(
     connection: ASGIConnection[Any, Any, Any, Any],
     action: str,
     intake_id: UUID | None = None,
-    **detail: str | int | bool | None,
+    **detail: audit.Detail,
 ) -> None:
     """Put a staff read on the audit trail and commit it, before the answer goes out.
 
@@ -124,9 +129,8 @@ async def audit_read(
     for the two events instead of two.
     """
     use = _pending_token_use(connection.scope)
-    if use is not None:
-        await _add_token_use(session, use)
-    audit.record(session, principal_of(connection).actor, action, intake_id, **detail)
+    read = audit.Event(principal_of(connection).actor, action, intake_id, detail)
+    await _write_with_token_use(session, use, read)
     await session.commit()
     if use is not None:
         use.recorded = True
@@ -160,7 +164,7 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         session = self.db.provide_session(scope["litestar_app"].state, scope)
         if status not in COMMITTED_STATUSES:
             await session.rollback()
-        await _add_token_use(session, use)
+        await _write_with_token_use(session, use)
         await session.commit()
         use.recorded = True
 
@@ -198,7 +202,7 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 )
                 connection.scope.setdefault("state", {})[_SCOPE_KEY] = use
                 if connection.scope["type"] != ScopeType.HTTP:
-                    await _add_token_use(session, use)
+                    await _write_with_token_use(session, use)
                     await session.commit()
                     use.recorded = True
                 return Principal("token", token.id, Role(token.role), token.name)

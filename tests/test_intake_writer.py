@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -11,12 +14,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.intake import Accepted, Clinic, IntakeWriter, SubmitOutcome, submit_intake
 from service.intake import writer as writer_module
 from service.models import AuditEvent, Intake
 from service.settings import get_settings
 from tests.counting import count_rows
+from tests.databases import BACKEND
 from tests.patients import intake_body, patient_json
 from tests.web.test_intake_form import form_fields, open_form, send
 from tests.webhooks.support import Database, database
@@ -87,19 +93,55 @@ async def test_references_taken_by_stored_intakes_or_by_the_batch_are_replaced(
     assert (await count_rows(database_url))["intake"] == 9
 
 
+class GatedSessions:
+    """The test database's sessions, the writer's first one held until `release()`: what is
+    submitted meanwhile waits, and goes into the next transaction together."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.opened = 0
+        self.holding = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        self.opened += 1
+        if self.opened == 1:
+            self.holding.set()
+            await self.gate.wait()
+        async with self.db.session() as session:
+            yield session
+
+
+async def _queued(writer: IntakeWriter, count: int) -> None:
+    while writer._waiting.qsize() < count:  # noqa: ASYNC110 - the writer's queue has no event
+        await asyncio.sleep(0.01)
+
+
 async def test_a_submission_that_cannot_be_stored_fails_alone_and_the_writer_goes_on(
     service_env: dict[str, str], database_url: URL
 ) -> None:
     """Two requests with one idempotency key in one batch: the batch's commit fails on the
     unique key; stored one by one, the first is stored, the second answers as its replay."""
-    async with database() as db, IntakeWriter(db.session) as writer:
-        await _submit(db, writer, 0)  # the writer is now busy with its first commit alone
-        outcomes = await asyncio.gather(
-            *(_submit(db, writer, n) for n in range(1, 6)),
-            _submit(db, writer, 99, key="same-key"),
-            _submit(db, writer, 99, key="same-key"),
-        )
-        after = await _submit(db, writer, 100)
+    async with database() as db:
+        sessions = GatedSessions(db)
+        async with IntakeWriter(sessions) as writer:
+            first = asyncio.create_task(_submit(db, writer, 0))
+            await sessions.holding.wait()
+            others = asyncio.gather(
+                *(_submit(db, writer, n) for n in range(1, 6)),
+                _submit(db, writer, 99, key="same-key"),
+                _submit(db, writer, 99, key="same-key"),
+            )
+            await _queued(writer, 7)  # the first holds the writer; seven wait together
+            sessions.gate.set()
+            await first
+            outcomes = await others
+            after = await _submit(db, writer, 100)
+            commits = writer.commits
+    # The first alone; the batch of seven failed, then six stored one by one; the last.
+    assert sessions.opened == 1 + 1 + 7 + 1
+    assert commits == 1 + 6 + 1
     accepted = [outcome for outcome in outcomes if isinstance(outcome, Accepted)]
     assert len(accepted) == 7
     keyed = accepted[-2:]
@@ -109,7 +151,48 @@ async def test_a_submission_that_cannot_be_stored_fails_alone_and_the_writer_goe
     assert not after.replayed
     rows = await count_rows(database_url)
     assert rows["intake"] == 1 + 5 + 1 + 1
+    # Each stored once, with its own history and events, whatever the retries.
+    assert rows["status_change"] == rows["intake"]
     assert rows["outbox_event"] == rows["intake"]
+    async with database() as db, db.session() as session:
+        submitted = list(
+            await session.scalars(
+                select(AuditEvent.intake_id).where(AuditEvent.action == "intake.submitted")
+            )
+        )
+    assert len(submitted) == len(set(submitted)) == rows["intake"]
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="holds SQLite's write lock")
+async def test_a_database_that_cannot_be_written_fails_the_batch_once_not_each_intake(
+    service_env: dict[str, str], database_url: URL
+) -> None:
+    """Another connection holds the write lock: every submitter of the batch gets the error
+    from one attempt (one by one, each would wait the busy timeout in turn), nothing is
+    stored, and once the lock is gone the writer stores again."""
+    assert database_url.database is not None
+    holder = sqlite3.connect(database_url.database, isolation_level=None)
+    try:
+        async with database() as db:
+            sessions = GatedSessions(db)
+            async with IntakeWriter(sessions) as writer:
+                first = asyncio.create_task(_submit(db, writer, 0))
+                await sessions.holding.wait()
+                batch = asyncio.gather(
+                    *(_submit(db, writer, n) for n in range(1, 5)), return_exceptions=True
+                )
+                await _queued(writer, 4)
+                holder.execute("BEGIN IMMEDIATE")  # another process writing, for too long
+                sessions.gate.set()
+                failed = [*await asyncio.gather(first, return_exceptions=True), *await batch]
+                holder.execute("ROLLBACK")
+                after = await _submit(db, writer, 100)
+    finally:
+        holder.close()
+    assert all(isinstance(outcome, OperationalError) for outcome in failed), failed
+    assert sessions.opened == 1 + 1 + 1  # the first alone, the batch once, the last
+    assert isinstance(after, Accepted)
+    assert (await count_rows(database_url))["intake"] == 1
 
 
 async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intake(

@@ -6,9 +6,10 @@ the rest is. The writer takes every intake waiting when it starts a transaction,
 together, and commits once. Each submitter waits for the commit that holds its intake, so an
 acknowledged intake is on disk exactly as with a commit of its own: durability is unchanged.
 
-When a shared commit fails, the writer stores the same intakes again one per transaction, so
-one submission that cannot be stored (an idempotency key a concurrent request took first, say)
-fails alone, and a database that is down fails each of them with its own error.
+When a shared commit fails on a constraint, the writer stores the same intakes again one per
+transaction, so one submission that cannot be stored (an idempotency key a concurrent request
+took first, say) fails alone. Any other failure (a database that is down or locked) fails the
+whole batch at once: retried one by one, each would wait out the database's timeout again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Self
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Intake, new_reference
@@ -55,6 +57,7 @@ class IntakeWriter:
         self._max_batch = max_batch
         self._waiting: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.commits = 0
         """Transactions committed so far (for tests and benchmarks)."""
 
@@ -68,7 +71,8 @@ class IntakeWriter:
         _error: BaseException | None,
         _traceback: TracebackType | None,
     ) -> None:
-        # Intakes already handed over are stored before the writer stops.
+        # Intakes already handed over are stored before the writer stops; no new ones come.
+        self._closing = True
         await self._waiting.join()
         if self._task is not None:
             self._task.cancel()
@@ -81,7 +85,7 @@ class IntakeWriter:
         Raises what the commit raised, e.g. IntegrityError for an idempotency key that a
         concurrent request stored first, or the database's error when it is down.
         """
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("the intake writer is not running")
         waiting = _Waiting(intake, stage)
         self._waiting.put_nowait(waiting)
@@ -95,8 +99,9 @@ class IntakeWriter:
                 batch.append(self._waiting.get_nowait())
             try:
                 await self._write(batch)
-            except Exception as error:  # never leave a submitter waiting, never stop
-                log.exception("intake writer failed", error=type(error).__name__)
+            except Exception as error:  # noqa: BLE001 - never leave a submitter waiting, never stop
+                # The class only: a database error's text can quote the answers.
+                log.error("intake writer failed", error=type(error).__name__)  # noqa: TRY400
                 for waiting in batch:
                     if not waiting.stored.done():
                         waiting.stored.set_exception(error)
@@ -108,10 +113,12 @@ class IntakeWriter:
         try:
             await self._commit(batch)
         except Exception as error:  # noqa: BLE001 - each submitter gets what its commit raised
-            if len(batch) == 1:
-                batch[0].stored.set_exception(error)
+            if len(batch) == 1 or not isinstance(error, IntegrityError):
+                for waiting in batch:
+                    waiting.stored.set_exception(error)
                 return
             for waiting in batch:
+                _forget_row_ids(waiting.intake)
                 try:
                     await self._commit([waiting])
                 except Exception as alone:  # noqa: BLE001 - it is handed to its submitter
@@ -134,6 +141,15 @@ class IntakeWriter:
                 await session.rollback()
                 raise
         self.commits += 1
+
+
+def _forget_row_ids(intake: Intake) -> None:
+    """Ids the rolled-back flush gave the intake's red flags and history: numbered again when
+    stored, or a row committed in between could hold the same number."""
+    for flag in intake.red_flags:
+        flag.id = None  # type: ignore[assignment]
+    for change in intake.status_history:
+        change.id = None  # type: ignore[assignment]
 
 
 async def _give_unused_references(session: AsyncSession, intakes: list[Intake]) -> None:

@@ -3,6 +3,7 @@ PostgreSQL LISTEN/NOTIFY so that every worker and machine on one database sees e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,9 @@ from service.queue.events import CHANNEL
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# Seconds to connect for, or to send one notice, before it is given up.
+NOTIFY_TIMEOUT = 2.0
 
 
 class TolerantAsyncPgChannelsBackend(AsyncPgChannelsBackend):
@@ -39,21 +43,26 @@ class TolerantAsyncPgChannelsBackend(AsyncPgChannelsBackend):
         which cost more than storing the intake itself."""
         if self._queue is None:
             raise RuntimeError("the live queue backend has not started")
-        if self._publisher is None or self._publisher.is_closed():
-            self._publisher = await self._connect()
         try:
+            if self._publisher is None or self._publisher.is_closed():
+                async with asyncio.timeout(NOTIFY_TIMEOUT):
+                    self._publisher = await self._connect()
             for channel in channels:
-                await self._publisher.execute("SELECT pg_notify($1, $2);", channel, data.decode())
-        except BaseException:
-            # A broken or interrupted connection is not used again.
+                await self._publisher.execute(
+                    "SELECT pg_notify($1, $2);", channel, data.decode(), timeout=NOTIFY_TIMEOUT
+                )
+        except Exception as error:  # noqa: BLE001 - a lost notice must not stop the next ones
+            # Raised, it would end Litestar's publishing task and every later live update.
+            # Screens catch up on their next full reload; the intake itself is stored.
+            log.warning("live queue notice not sent", error=type(error).__name__)
             publisher, self._publisher = self._publisher, None
-            publisher.terminate()
-            raise
+            if publisher is not None:
+                publisher.terminate()  # a broken connection is not used again
 
     async def on_shutdown(self) -> None:
         if self._publisher is not None:
             publisher, self._publisher = self._publisher, None
-            await publisher.close()
+            publisher.terminate()
         await super().on_shutdown()
 
     async def subscribe(self, channels: Iterable[str]) -> None:

@@ -89,13 +89,13 @@ async def test_a_typical_summary_has_its_facts_with_red_flags_before_the_concern
         "For about a year I notice leakage",
         "Leakage pattern",
         "When I am aroused, before sex",
-        "Pain or burning on urination ■ Yes",
-        "Past injury to back, spine or head ■ Yes",
+        "Pain or burning on urination: ■ Yes",
+        "Past injury to back, spine or head: ■ Yes",
         "Sertraline 50 mg daily since June",
         "SSRI note",
         "delayed ejaculation",
         "must not stop the medicine abruptly",
-        "Months trying 14",
+        "Months trying: 14",
         "privacy-2026.11.1",
         "Areas to explore",
         "not a diagnosis",
@@ -129,7 +129,7 @@ async def test_every_warning_sign_and_nerve_answer_is_in_the_grid(
         "Fever or chills in the last few days"
     ]
     text = pdf_text(render_summary_pdf(summary))
-    assert "Fever or chills in the last few days ■ Yes" in text
+    assert "Fever or chills in the last few days: ■ Yes" in text
     assert "1 yes of 19" in text
 
 

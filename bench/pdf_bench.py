@@ -41,6 +41,7 @@ from service.models import Intake
 from service.questionnaire import validate_answers
 from service.settings import get_settings
 from service.summary import Summary, SummaryRenderer, render_summary_pdf, summary_of
+from service.summary._pdf import warm_up
 from service.triage import evaluate, is_emergency_answer
 from tests.patients import patient_json
 from tests.summary.examples import TYPICAL
@@ -211,6 +212,7 @@ def main() -> None:
     pdf = render_summary_pdf(summary)
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
     print(f"typical summary: {pages} pages, {len(pdf) / 1024:.0f} KiB")
+    warm_up()  # as a render worker starts: fonts loaded, then frozen out of the collector's way
 
     bare, bare_cpu = median_ms(
         lambda: weasyprint.HTML(string="<p>Hello</p>").write_pdf(), args.runs

@@ -11,7 +11,9 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from xml.etree import ElementTree as ET
 
+import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
@@ -260,6 +262,40 @@ async def test_our_user_agent_stylesheet_prints_what_weasyprints_own_prints(
     ]
     for summary in summaries:
         assert render_summary_pdf(summary) == render_summary_pdf(summary, user_agent=False)
+
+
+async def test_parsed_as_xml_the_summary_prints_what_the_html5_parser_prints(
+    summarize: Summarize,
+) -> None:
+    # The summary is parsed as XML for speed, WeasyPrint's HTML5 parser being the reference:
+    # equal bytes mean the same tree (elements, whitespace, implied ones such as tbody).
+    summaries = [
+        await summarize(**TYPICAL),
+        await summarize("ml", **MALAYALAM_EMERGENCY),
+        await summarize(
+            concern_details="<b>x</b> &amp; \"quoted\" 'single'\r\nline two\ttab",
+            full_name="O'Brien <i>&</i>",
+            urination_pain=True,
+        ),
+    ]
+    for summary in summaries:
+        ET.fromstring(summary_html(summary))  # noqa: S314 - the fast path is the one taken
+        assert render_summary_pdf(summary) == render_summary_pdf(summary, xml=False)
+
+
+async def test_text_that_xml_cannot_hold_is_printed_through_the_html5_parser(
+    summarize: Summarize, weasyprint_log: list[logging.LogRecord]
+) -> None:
+    # U+FFFF passes the form's checks (it is no control code) but is not allowed in XML.
+    summary = await summarize(concern_details="before \uffff after")
+    with pytest.raises(ET.ParseError):
+        ET.fromstring(summary_html(summary))  # noqa: S314 - our own output
+    # It renders, rather than failing (a 503 on every try). Its text layer cannot be checked:
+    # a glyph no font has makes WeasyPrint garble the text mapping of the whole font.
+    pdf = render_summary_pdf(summary)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
+    assert pdf == render_summary_pdf(summary, xml=False)
+    weasyprint_log.clear()  # no font has a glyph for U+FFFF: its warning is expected here
 
 
 async def test_the_pdf_carries_title_clinic_language_tags_and_no_date(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from service.summary._pdf import warm_up
 
+# Where SCHED_IDLE is missing (not Linux), niceness 10 is the next best thing.
 WORKER_NICENESS = 10
 
 
@@ -25,8 +26,7 @@ def start_worker(work_dir: str, owner: int) -> None:
     when `owner` (the process that runs the pool) ends, however it ends."""
     # Ctrl-C in a terminal reaches the whole process group; stopping workers is the parent's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Below the server: when both want the CPU, the queue and the patient form come first.
-    os.nice(WORKER_NICENESS)
+    _yield_to_everything_else()
     # WeasyPrint copies each @font-face file into a temporary folder that it removes only on
     # garbage collection, which a worker's exit skips. Ours goes with the worker, and the parent
     # removes the whole work folder, including those of workers it had to kill.
@@ -38,6 +38,20 @@ def start_worker(work_dir: str, owner: int) -> None:
     _log_without_text()
     _leave_with(owner, own)
     warm_up()
+
+
+def _yield_to_everything_else() -> None:
+    """Run only on CPU time nothing else wants: the queue and the patient form come first.
+
+    Linux's SCHED_IDLE: a server thread that wakes on a core where a render runs takes the core
+    at once. Under niceness alone it could wait out the render's time slice, a few milliseconds
+    added to a reception request, which is what the queue-while-rendering benchmark measured.
+    A render still gets a small share of a fully busy machine, so it ends, later.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(WORKER_NICENESS)
 
 
 def ping() -> int:

@@ -11,12 +11,11 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import audit
 from service.fhir import FHIR_JSON, intake_bundle
 from service.intake import Clinic
 from service.settings import Settings
 from service.staff import Role
-from service.web.access import principal_of
+from service.web.access import audit_read
 from service.web.api.openapi import staff_operation
 from service.web.api.staff import IntakeId, load_intake
 
@@ -71,8 +70,7 @@ async def intake_fhir(
     """Patient, QuestionnaireResponse, RiskAssessment, one Flag per current red flag, the
     queue's Task and a DocumentReference to the PDF summary. The read is audited."""
     intake = await load_intake(db_session, intake_id)
-    audit.record(db_session, principal_of(request).actor, "intake.fhir_viewed", intake.id)
-    await db_session.commit()
+    await audit_read(db_session, request, "intake.fhir_viewed", intake.id)
     bundle = intake_bundle(
         intake,
         clinic,

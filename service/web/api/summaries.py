@@ -12,12 +12,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import audit
 from service.intake import Clinic
 from service.models import Intake
 from service.staff import Role
 from service.summary import SummaryRenderer, SummaryRenderError, summary_of
-from service.web.access import principal_of
+from service.web.access import audit_read
 from service.web.api.openapi import staff_operation
 from service.web.api.staff import IntakeId, load_intake
 from service.web.problems import problem
@@ -76,8 +75,7 @@ async def summary_pdf(
     read is audited, a conditional one (304) too."""
     intake = await load_intake(db_session, intake_id)
     summary = summary_of(intake, clinic)
-    audit.record(db_session, principal_of(request).actor, "intake.summary_viewed", intake.id)
-    await db_session.commit()
+    await audit_read(db_session, request, "intake.summary_viewed", intake.id)
     etag = summaries.etag_of(summary)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:

@@ -1,7 +1,8 @@
 """Submitting an intake: validate, drop disabled answers, triage, store, all in one transaction.
 
-The transaction is committed here, before the caller answers 201: an acknowledged intake is on
-disk, never waiting in a hook that could fail after the patient was told it was saved.
+The transaction (shared with the intakes submitted at the same moment: see `IntakeWriter`) is
+committed before `submit_intake` returns, so before the caller answers 201: an acknowledged intake
+is on disk, never waiting in a hook that could fail after the patient was told it was saved.
 """
 
 from __future__ import annotations
@@ -76,18 +77,18 @@ async def submit_intake(
     raw_answers: Mapping[str, object],
     now: datetime,
     idempotency_key: str | None = None,
-    writer: IntakeWriter | None = None,
+    writer: IntakeWriter,
 ) -> SubmitOutcome:
-    """Validate, triage and store. With a `writer`, the intake is committed in a transaction
-    shared with the intakes submitted at the same moment (group commit); without one, in
-    `session`'s own. Either way it is committed before this returns `Accepted`."""
+    """Validate, triage and store. `session` only looks up the idempotency key (and the intake
+    a replay answers with); `writer` commits the intake, in a transaction shared with the
+    intakes submitted at the same moment (group commit). It is committed before this returns
+    `Accepted`."""
     digest = request_digest(language, raw_answers)
     if idempotency_key is not None:
         existing = await _by_key(session, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
-        if writer is not None:
-            await session.rollback()  # the writer commits elsewhere: give the connection back
+        await session.rollback()  # the writer commits elsewhere: give the connection back
 
     today = clinic.today(now)
     result = validate_answers(
@@ -106,7 +107,7 @@ async def submit_intake(
     )
     intake = Intake(
         id=uuid4(),
-        reference=new_reference() if writer else await _unused_reference(session),
+        reference=new_reference(),  # the writer replaces one that is taken
         language=language,
         questionnaire_version=clinic.questionnaire.version,
         answers=answers_to_json(result.answers),
@@ -136,12 +137,7 @@ async def submit_intake(
         record_intake_event(transaction, EventType.INTAKE_CREATED, intake, now)
 
     try:
-        if writer is None:
-            session.add(intake)
-            stage(session)
-            await session.commit()
-        else:
-            await writer.store(intake, stage)
+        await writer.store(intake, stage)
     except IntegrityError:
         # Two requests with one key raced; the other one won. Answer as its retry would be.
         await session.rollback()
@@ -165,14 +161,3 @@ async def _by_key(session: AsyncSession, key: str) -> Intake | None:
         select(Intake).where(Intake.idempotency_key == key).options(selectinload(Intake.red_flags))
     )
     return (await session.scalars(statement)).one_or_none()
-
-
-async def _unused_reference(session: AsyncSession) -> str:
-    """A reference no stored intake has (one indexed query; a clash is rare but not impossible)."""
-    while True:
-        candidates = {new_reference() for _ in range(3)}
-        taken = set(
-            await session.scalars(select(Intake.reference).where(Intake.reference.in_(candidates)))
-        )
-        if free := sorted(candidates - taken):
-            return free[0]

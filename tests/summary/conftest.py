@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
-from service.intake import Accepted, Clinic, submit_intake
+from service.intake import Accepted, Clinic, IntakeWriter, submit_intake
 from service.models import Intake
 from service.questionnaire import Language
 from service.settings import async_database_url, get_settings
@@ -83,7 +83,14 @@ async def load_intake(sessions: Sessions, intake_id: UUID) -> Intake:
 
 
 @pytest.fixture
-def store_intake(sessions: Sessions, clinic: Clinic) -> StoreIntake:
+async def writer(sessions: Sessions) -> AsyncIterator[IntakeWriter]:
+    """An intake writer on the test's database, as the app runs one."""
+    async with IntakeWriter(sessions) as running:
+        yield running
+
+
+@pytest.fixture
+def store_intake(sessions: Sessions, writer: IntakeWriter, clinic: Clinic) -> StoreIntake:
     """Submit answers through the intake service (what `POST /api/v1/intakes` calls), and load
     the stored intake back. Not through the app: its own renderer would prerender every one."""
 
@@ -95,6 +102,7 @@ def store_intake(sessions: Sessions, clinic: Clinic) -> StoreIntake:
                 language=language,
                 raw_answers=patient_json(**answers),
                 now=datetime.now(UTC),
+                writer=writer,
             )
         assert isinstance(outcome, Accepted), outcome
         return await load_intake(sessions, outcome.intake.id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from service.database import sqlalchemy_config
-from service.intake import Accepted, Clinic, submit_intake
+from service.intake import Accepted, Clinic, IntakeWriter, submit_intake
 from service.models import Intake, OutboxEvent, WebhookDelivery
 from service.settings import get_settings
 from service.webhooks.admin import add_endpoint
@@ -49,14 +49,17 @@ class Database:
             return Endpoint(str(endpoint.id), endpoint.secret)
 
     async def submit(self, **answers: object) -> Intake:
+        """Store an intake as the app does: looked up in a request's session, committed by an
+        intake writer (one of its own, stopped once the intake is stored)."""
         clinic = Clinic.load(get_settings())
-        async with self.session() as session:
+        async with IntakeWriter(self.session) as writer, self.session() as session:
             outcome = await submit_intake(
                 session,
                 clinic,
                 language="en",
                 raw_answers=patient_json(**answers),
                 now=datetime.now(UTC),
+                writer=writer,
             )
             assert isinstance(outcome, Accepted)
             return outcome.intake

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Clinic, submit_intake
-from service.intake import submit as submit_module
+from service.intake import Accepted, Clinic, IntakeWriter, SubmitOutcome, submit_intake
 from service.intake.override import override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.intake.status import change_status
@@ -55,44 +57,48 @@ async def test_a_rejected_submission_writes_no_event(client: Client, database_ur
 
 
 async def test_a_submission_rolled_back_at_commit_leaves_no_event(
-    service_env: dict[str, str], database_url: URL, monkeypatch: pytest.MonkeyPatch
+    service_env: dict[str, str], database_url: URL
 ) -> None:
     """Two submissions with one idempotency key race; the loser's commit fails and rolls back."""
     clinic = Clinic.load(get_settings())
-    unused_reference = submit_module._unused_reference
     async with database() as db:
-        raced: list[bool] = []
 
-        async def rival_first(session: object) -> str:
-            # Between the loser's key check and its commit, the rival stores the same key.
-            if raced:
-                return await unused_reference(session)  # type: ignore[arg-type]
-            raced.append(True)
-            async with db.session() as rival:
-                await submit_intake(
-                    rival,
+        async def submit(writer: IntakeWriter) -> SubmitOutcome:
+            async with db.session() as session:
+                return await submit_intake(
+                    session,
                     clinic,
                     language="en",
                     raw_answers=patient_json(),
                     now=datetime.now(UTC),
                     idempotency_key="same-key",
+                    writer=writer,
                 )
-            return await unused_reference(session)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(submit_module, "_unused_reference", rival_first)
-        async with db.session() as session:
-            outcome = await submit_intake(
-                session,
-                clinic,
-                language="en",
-                raw_answers=patient_json(),
-                now=datetime.now(UTC),
-                idempotency_key="same-key",
-            )
-        assert outcome.replayed  # type: ignore[union-attr]
+        rival: list[SubmitOutcome] = []
+
+        @asynccontextmanager
+        async def rival_first() -> AsyncIterator[AsyncSession]:
+            # Between the loser's key check and its commit (as its writer opens the transaction),
+            # a rival request, committed by another writer (another process's), stores the key.
+            async with IntakeWriter(db.session) as rival_writer:
+                rival.append(await submit(rival_writer))
+            async with db.session() as session:
+                yield session
+
+        async with IntakeWriter(rival_first) as writer:
+            outcome = await submit(writer)
+            commits = writer.commits
         events = await db.events()
+    [stored] = rival
+    assert isinstance(stored, Accepted)
+    assert not stored.replayed
+    assert commits == 0  # the loser's commit was tried, and failed
+    assert isinstance(outcome, Accepted)
+    assert outcome.replayed
+    assert outcome.intake.id == stored.intake.id
     assert len(events) == 1
-    assert events[0].payload["id"] == str(outcome.intake.id)  # type: ignore[union-attr]
+    assert events[0].payload["id"] == str(outcome.intake.id)
 
 
 async def test_a_commit_that_wrote_an_event_wakes_the_worker_and_a_rollback_does_not(

@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
             "intake_desk": Provide(intake_desk, sync_to_thread=False),
         },
-        state=State({"clinic": clinic, "intake_writer": writer}),
+        state=State({"clinic": clinic}),
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -118,6 +119,23 @@ async def _queued(writer: IntakeWriter, count: int) -> None:
         await asyncio.sleep(0.01)
 
 
+async def _held_then_queued(
+    db: Database,
+    sessions: GatedSessions,
+    writer: IntakeWriter,
+    batch: list[Coroutine[Any, Any, SubmitOutcome]],
+    *,
+    return_exceptions: bool = False,
+) -> tuple[asyncio.Task[SubmitOutcome], asyncio.Future[list[Any]]]:
+    """Submit a first intake and hold the writer in its transaction, then submit `batch` and
+    wait until all of it is queued: once the gate opens, the batch goes into one transaction."""
+    first = asyncio.create_task(_submit(db, writer, 0))
+    await sessions.holding.wait()
+    queued = asyncio.gather(*batch, return_exceptions=return_exceptions)
+    await _queued(writer, len(batch))
+    return first, queued
+
+
 async def test_a_submission_that_cannot_be_stored_fails_alone_and_the_writer_goes_on(
     service_env: dict[str, str], database_url: URL
 ) -> None:
@@ -126,14 +144,17 @@ async def test_a_submission_that_cannot_be_stored_fails_alone_and_the_writer_goe
     async with database() as db:
         sessions = GatedSessions(db)
         async with IntakeWriter(sessions) as writer:
-            first = asyncio.create_task(_submit(db, writer, 0))
-            await sessions.holding.wait()
-            others = asyncio.gather(
-                *(_submit(db, writer, n) for n in range(1, 6)),
-                _submit(db, writer, 99, key="same-key"),
-                _submit(db, writer, 99, key="same-key"),
+            # The first holds the writer; seven wait together.
+            first, others = await _held_then_queued(
+                db,
+                sessions,
+                writer,
+                [
+                    *(_submit(db, writer, n) for n in range(1, 6)),
+                    _submit(db, writer, 99, key="same-key"),
+                    _submit(db, writer, 99, key="same-key"),
+                ],
             )
-            await _queued(writer, 7)  # the first holds the writer; seven wait together
             sessions.gate.set()
             await first
             outcomes = await others
@@ -176,12 +197,13 @@ async def test_a_database_that_cannot_be_written_fails_the_batch_once_not_each_i
         async with database() as db:
             sessions = GatedSessions(db)
             async with IntakeWriter(sessions) as writer:
-                first = asyncio.create_task(_submit(db, writer, 0))
-                await sessions.holding.wait()
-                batch = asyncio.gather(
-                    *(_submit(db, writer, n) for n in range(1, 5)), return_exceptions=True
+                first, batch = await _held_then_queued(
+                    db,
+                    sessions,
+                    writer,
+                    [_submit(db, writer, n) for n in range(1, 5)],
+                    return_exceptions=True,
                 )
-                await _queued(writer, 4)
                 holder.execute("BEGIN IMMEDIATE")  # another process writing, for too long
                 sessions.gate.set()
                 failed = [*await asyncio.gather(first, return_exceptions=True), *await batch]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -214,6 +214,34 @@ async def test_a_database_that_cannot_be_written_fails_the_batch_once_not_each_i
     assert all(isinstance(outcome, OperationalError) for outcome in failed), failed
     assert sessions.opened == 1 + 1 + 1  # the first alone, the batch once, the last
     assert isinstance(after, Accepted)
+    assert (await count_rows(database_url))["intake"] == 1
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="holds SQLite's write lock")
+async def test_a_submission_waits_for_another_writer_rather_than_failing_at_once(
+    service_env: dict[str, str], database_url: URL
+) -> None:
+    """The writer reads (the reference check) before it writes. On SQLite that read runs
+    outside the write transaction, so the write waits its turn behind another connection's
+    (the busy timeout) and succeeds once that commits. Were the read inside the transaction,
+    the other connection's commit would make the write fail at once, with nothing to retry."""
+    assert database_url.database is not None
+    holder = sqlite3.connect(database_url.database, isolation_level=None, check_same_thread=False)
+    try:
+        async with database() as db, IntakeWriter(db.session) as writer:
+            async with db.session() as session:  # the app's first connection turns on WAL
+                await session.execute(text("SELECT 1"))
+            holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+            holder.execute("DELETE FROM audit_event WHERE 0")
+            release = asyncio.get_running_loop().call_later(1.0, holder.execute, "COMMIT")
+            started = asyncio.get_running_loop().time()
+            outcome = await _submit(db, writer, 0)
+            waited = asyncio.get_running_loop().time() - started
+            release.cancel()
+    finally:
+        holder.close()
+    assert isinstance(outcome, Accepted)
+    assert waited >= 0.9, "it was written while the other connection held the lock"
     assert (await count_rows(database_url))["intake"] == 1
 
 

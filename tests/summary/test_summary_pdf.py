@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import pickle
@@ -23,6 +24,7 @@ from service.intake.override import override_priority
 from service.questionnaire import age_on
 from service.settings import ROOT
 from service.summary import (
+    Banner,
     Summary,
     check_areas,
     check_labels,
@@ -131,8 +133,12 @@ async def test_every_warning_sign_and_nerve_answer_is_in_the_grid(
         "Fever or chills in the last few days"
     ]
     text = pdf_text(render_summary_pdf(summary))
-    assert "Fever or chills in the last few days: ■ Yes" in text
     assert "1 yes of 19" in text
+    # Every sign printed with its own answer, whichever column and row it lands in.
+    for answer in grid:
+        shown = f"■ {answer.answer}" if answer.is_yes else answer.answer
+        assert f"{answer.label}: {shown}" in text, answer.label
+    assert "Fever or chills in the last few days: ■ Yes" in text
 
 
 async def test_a_malayalam_emergency_embeds_the_malayalam_subset_without_missing_glyphs(
@@ -269,15 +275,25 @@ async def test_parsed_as_xml_the_summary_prints_what_the_html5_parser_prints(
 ) -> None:
     # The summary is parsed as XML for speed, WeasyPrint's HTML5 parser being the reference:
     # equal bytes mean the same tree (elements, whitespace, implied ones such as tbody).
+    hostile = await summarize(
+        concern_details="<b>x</b> &amp; \"quoted\" 'single'\nline two\ttab",
+        full_name="O'Brien <i>&</i>",
+        urination_pain=True,
+    )
+    overridden = Banner(
+        Priority.URGENT,
+        Priority.SOON,
+        override_reason="<severe> & 'sudden'",
+        overridden_at="25 Nov 2026, 15:00 IST",
+    )
     summaries = [
         await summarize(**TYPICAL),
         await summarize("ml", **MALAYALAM_EMERGENCY),
-        await summarize(
-            concern_details="<b>x</b> &amp; \"quoted\" 'single'\r\nline two\ttab",
-            full_name="O'Brien <i>&</i>",
-            urination_pain=True,
-        ),
+        hostile,
+        dataclasses.replace(hostile, banner=overridden),
+        await summarize(),  # no red flag, no words of the patient's own
     ]
+    assert not summaries[-1].red_flags
     for summary in summaries:
         ET.fromstring(summary_html(summary))  # noqa: S314 - the fast path is the one taken
         assert render_summary_pdf(summary) == render_summary_pdf(summary, xml=False)
@@ -294,7 +310,6 @@ async def test_text_that_xml_cannot_hold_is_printed_through_the_html5_parser(
     # a glyph no font has makes WeasyPrint garble the text mapping of the whole font.
     pdf = render_summary_pdf(summary)
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
-    assert pdf == render_summary_pdf(summary, xml=False)
     weasyprint_log.clear()  # no font has a glyph for U+FFFF: its warning is expected here
 
 

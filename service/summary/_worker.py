@@ -46,7 +46,10 @@ def _yield_to_everything_else() -> None:
     Linux's SCHED_IDLE: a server thread that wakes on a core where a render runs takes the core
     at once. Under niceness alone it could wait out the render's time slice, a few milliseconds
     added to a reception request, which is what the queue-while-rendering benchmark measured.
-    A render still gets a small share of a fully busy machine, so it ends, later.
+    The price: on a machine whose every core other work keeps busy, a render gets almost no CPU
+    and can reach its time limit (a 503 with Retry-After). The server is one process using at
+    most one core, and the workers are one fewer than the cores, so one is left for them unless
+    something else takes it.
     """
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

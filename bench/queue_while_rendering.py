@@ -60,10 +60,11 @@ def fetch_summaries(
     headers: dict[str, str],
     ids: list[str],
     asking: EventType,
+    answered: EventType,
     seconds: Synchronized[float],
 ) -> None:
     """Ask for every summary at once (each one not cached yet), in a process of its own;
-    `asking` is set as the requests go out."""
+    `asking` is set as the requests go out, `answered` when the last PDF has come back."""
 
     async def fetch_all() -> None:
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as pdfs:
@@ -72,8 +73,9 @@ def fetch_summaries(
             results = await asyncio.gather(
                 *(pdfs.get(f"/api/v1/intakes/{i}/summary.pdf", headers=headers) for i in ids)
             )
-            assert all(r.status_code == 200 for r in results)
             seconds.value = time.perf_counter() - started
+            answered.set()
+            assert all(r.status_code == 200 for r in results)
 
     asyncio.run(fetch_all())
 
@@ -103,16 +105,19 @@ def measure(requests: int, renders: int) -> dict[str, object]:
             # The PDFs are asked for by another process: sharing this one's GIL, their client
             # would delay the queue timer below and count its own waits as the server's.
             spawn = multiprocessing.get_context("spawn")
-            asking, seconds = spawn.Event(), spawn.Value("d", 0.0)
+            asking, answered = spawn.Event(), spawn.Event()
+            seconds = spawn.Value("d", 0.0)
             fetcher = spawn.Process(
                 target=fetch_summaries,
-                args=(server.base_url, headers, ids[:renders], asking, seconds),
+                args=(server.base_url, headers, ids[:renders], asking, answered, seconds),
             )
             fetcher.start()
             if not asking.wait(timeout=60):
                 raise SystemExit("the summary fetcher did not start")
             busy: list[float] = []
-            while fetcher.is_alive():
+            # Until the last PDF is back, not until the fetcher has exited: its shutdown is
+            # no rendering time.
+            while not answered.is_set() and fetcher.is_alive():
                 busy.extend(time_queue(client, headers, 5))
             fetcher.join()
             if fetcher.exitcode != 0:

@@ -40,8 +40,7 @@ from service.intake.stored import red_flags_of
 from service.models import Intake
 from service.questionnaire import validate_answers
 from service.settings import get_settings
-from service.summary import Summary, SummaryRenderer, render_summary_pdf, summary_of
-from service.summary._pdf import warm_up
+from service.summary import Summary, SummaryRenderer, render_summary_pdf, summary_of, warm_up
 from service.triage import evaluate, is_emergency_answer
 from tests.patients import patient_json
 from tests.summary.examples import TYPICAL

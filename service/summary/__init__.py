@@ -14,6 +14,7 @@ from service.summary._pdf import (
     render_summary_pdf,
     renderer_version,
     summary_html,
+    warm_up,
 )
 from service.summary._renderer import SummaryRenderer
 from service.summary._view import (
@@ -56,4 +57,5 @@ __all__ = [
     "renderer_version",
     "summary_html",
     "summary_of",
+    "warm_up",
 ]

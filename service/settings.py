@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -68,6 +69,21 @@ class Settings:
     """A render running longer is stopped (its worker killed) and answered 503."""
     summary_prerender: bool
     """Whether a summary is rendered in the background after each new intake revision."""
+    public_base_url: str | None
+    """Where the clinic serves this service (`https://intake.clinic.example`): every absolute
+    link starts with it. None: links are made from the local address, never from `Host`."""
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    """The peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed; none by default,
+    so no client can choose the address its rate limits count against."""
+    workers: int
+    """Server processes; more than one only on PostgreSQL (SQLite has one writer)."""
+    redis_url: str | None
+    """Where rate limits and lockouts are counted when several processes serve; None keeps
+    them in this process's memory (one worker)."""
+    session_idle_minutes: int
+    """A staff session unused for this long has ended."""
+    session_absolute_hours: int
+    """A staff session ends this long after sign-in, however busy."""
 
     @property
     def summary_dir(self) -> Path:
@@ -145,6 +161,37 @@ def _uri(name: str, default: str) -> str:
     return raw
 
 
+def _public_base_url() -> str | None:
+    raw = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    scheme, sep, rest = raw.partition("://")
+    if (
+        scheme not in {"http", "https"}
+        or not sep
+        or not rest
+        or any(char in rest for char in " /?#@\\")
+    ):
+        raise SettingsError(
+            "PUBLIC_BASE_URL must be an origin such as 'https://intake.clinic.example' "
+            f"(scheme and host, no path), not {raw!r}"
+        )
+    return f"{scheme}://{rest.lower()}"
+
+
+def _trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    raw = os.environ.get("TRUSTED_PROXIES", "")
+    networks = []
+    for item in raw.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
+
+
 def _summary_workers_default() -> int:
     return max(1, len(os.sched_getaffinity(0)) - 1)
 
@@ -177,8 +224,12 @@ def get_settings() -> Settings:
     if synchronous not in {"FULL", "EXTRA"}:
         # NORMAL or OFF could lose an acknowledged intake on power loss; not offered.
         raise SettingsError("SQLITE_SYNCHRONOUS must be FULL or EXTRA")
+    database_url = async_database_url(os.environ.get("DATABASE_URL", default_db))
+    workers = _int("WORKERS", 1, minimum=1)
+    if workers > 1 and database_url.get_backend_name() == "sqlite":
+        raise SettingsError("WORKERS above 1 needs PostgreSQL: SQLite is served by one process")
     return Settings(
-        database_url=async_database_url(os.environ.get("DATABASE_URL", default_db)),
+        database_url=database_url,
         var_dir=var_dir,
         clinic_name=os.environ.get("CLINIC_NAME", "Roy Medical Centre"),
         clinic_phone=os.environ.get("CLINIC_PHONE", "+91 471 000 0000"),
@@ -207,4 +258,10 @@ def get_settings() -> Settings:
         summary_workers=_int("SUMMARY_WORKERS", _summary_workers_default(), minimum=1),
         summary_timeout_seconds=_seconds("SUMMARY_TIMEOUT_SECONDS", 20.0, minimum=1.0),
         summary_prerender=_bool("SUMMARY_PRERENDER", default=True),
+        public_base_url=_public_base_url(),
+        trusted_proxies=_trusted_proxies(),
+        workers=workers,
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30, minimum=1),
+        session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1),
     )

@@ -29,6 +29,7 @@ from service.database import SchemaBehindError, check_schema, sqlalchemy_config
 from service.intake import Clinic, IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
+from service.queue.listing import DayOutOfRangeError
 from service.queue.live import channels_plugin
 from service.settings import ROOT, Settings, get_settings
 from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
@@ -54,7 +55,11 @@ from service.web.pages.staff_queue import (
     status_form,
 )
 from service.web.pages.staff_webhooks import webhooks_page
-from service.web.problems import http_exception_handler, unexpected_error_handler
+from service.web.problems import (
+    day_out_of_range_handler,
+    http_exception_handler,
+    unexpected_error_handler,
+)
 from service.web.rate_limits import rate_limit_middleware
 from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
@@ -213,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers={
             HTTPException: http_exception_handler,
+            DayOutOfRangeError: day_out_of_range_handler,
             Exception: unexpected_error_handler,
         },
         lifespan=[schema_guard, summary_workers, intake_writer, webhook_worker],

@@ -33,11 +33,25 @@ class QueueEntry:
     unacknowledged_emergency: bool
 
 
+class DayOutOfRangeError(ValueError):
+    """A day whose start or end lies outside the calendar the service can count in."""
+
+
 def day_bounds(day: date, timezone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants at which a clinic-local day starts and ends."""
-    start = datetime.combine(day, time.min, tzinfo=timezone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    """The UTC instants at which a clinic-local day starts and ends.
+
+    The first and last days of the calendar (0001-01-01, 9999-12-31) may start or end outside
+    what a `datetime` can hold once moved to UTC: those are refused, not clamped, since no
+    intake or audit event can lie there.
+    """
+    try:
+        start = datetime.combine(day, time.min, tzinfo=timezone)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        raise DayOutOfRangeError(
+            f"{day.isoformat()} is outside the calendar the clinic's records can be on"
+        ) from None
 
 
 def _answer(link_id: str) -> ColumnElement[str]:

@@ -20,6 +20,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "transla
 _PAGES: dict[int | str, tuple[str, str]] = {
     "denied": (N_("No access"), N_("Your role does not allow this page.")),
     403: (N_("This page has expired"), N_("Please go back, reload the page and try again.")),
+    "day": (N_("That day cannot be shown"), N_("Please choose a day from the calendar.")),
     409: (N_("That change is not possible"), N_("Please reload the page to see the latest.")),
     404: (N_("Page not found"), N_("There is no page at this address.")),
     405: (N_("Page not found"), N_("There is no page at this address.")),

@@ -32,6 +32,7 @@ from litestar.status_codes import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from service.queue.listing import DayOutOfRangeError
 from service.web.error_pages import error_page
 
 log = structlog.get_logger(__name__)
@@ -124,6 +125,16 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     denied = isinstance(exc, PermissionDeniedException) and "CSRF" not in exc.detail
     kind = "denied" if denied else None
     return error_page(request, details.status_code, details.headers, kind)
+
+
+def day_out_of_range_handler(
+    request: Request[Any, Any, Any], exc: DayOutOfRangeError
+) -> Response[Any]:
+    """A `date` at the calendar's very ends: the caller's mistake (422), never a 500."""
+    if _wants_problem_json(request):
+        errors = [FieldError(field="date", message=str(exc))]
+        return problem(HTTP_422_UNPROCESSABLE_ENTITY, str(exc), errors=errors).to_response(request)
+    return error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, kind="day")
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.models import ApiToken, AuditEvent, StaffUser
+from service.models import ApiToken, AuditEvent, StaffUser, WebhookEndpoint
 from service.settings import ROOT, async_database_url
 from service.staff import hash_token
 
@@ -111,6 +111,45 @@ def test_bad_input_gets_one_clear_line_and_stores_nothing(
     assert_one_clear_line(cli(service_env, *args, stdin=stdin), expected)
     assert rows(service_env, StaffUser) == []
     assert rows(service_env, ApiToken) == []
+
+
+STRONG = "correct horse battery\n"
+EVENT = ["--event", "intake.created"]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (
+            ["users", "create", "doc\x1btor@example.org", "--role", "doctor", "--password-stdin"],
+            STRONG,
+        ),
+        (
+            ["users", "create", "doctor@exam\x85ple.org", "--role", "doctor", "--password-stdin"],
+            STRONG,
+        ),
+        (
+            ["users", "create", "doctor@example.org\ufffe", "--role", "doctor", "--password-stdin"],
+            STRONG,
+        ),
+        (["users", "disable", "doctor@example.org\x7f"], ""),
+        (["users", "reset-password", "doctor\x1b@example.org", "--password-stdin"], STRONG),
+        (["tokens", "create", "clinic\x1b[31m EHR", "--role", "doctor"], ""),
+        (["tokens", "create", "clinic\tEHR", "--role", "doctor"], ""),
+        (["tokens", "revoke", "clinic EHR\x7f"], ""),
+        (["webhooks", "add", "https://ehr.clinic.test/in\x1bx", *EVENT], ""),
+        (["webhooks", "add", "https://ehr.clinic\n.test/in", *EVENT], ""),
+        (["webhooks", "add", "https://ehr.clinic.test/\tin", *EVENT], ""),
+        (["webhooks", "add", "https://ehr.clinic.test/in\uffff", *EVENT], ""),
+    ],
+)
+def test_a_control_character_in_any_input_gets_one_clear_line_and_stores_nothing(
+    service_env: dict[str, str], args: list[str], stdin: str
+) -> None:
+    assert_one_clear_line(cli(service_env, *args, stdin=stdin), "control character")
+    assert rows(service_env, StaffUser) == []
+    assert rows(service_env, ApiToken) == []
+    assert rows(service_env, WebhookEndpoint) == []
 
 
 def test_a_duplicate_user_is_refused(service_env: dict[str, str]) -> None:

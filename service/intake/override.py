@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.control_characters import has_control_characters
 from service.models import Intake
 from service.triage import Priority
 from service.webhooks import EventType
@@ -36,6 +37,8 @@ async def override_priority(
         raise OverrideError("an override needs a reason")
     if len(reason) > MAX_REASON:
         raise OverrideError(f"the reason must have at most {MAX_REASON} characters")
+    if has_control_characters(reason, multi_line=True):
+        raise OverrideError("the reason must not contain a control character")
     before = intake.priority
     intake.set_priorities(Priority(intake.computed_priority), level)
     intake.override_reason = reason

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import phonenumbers
 
+from service.control_characters import has_control_characters
 from service.questionnaire._model import AnswerValue, Item, ItemType, TextFormat
 
 
@@ -75,19 +76,13 @@ def _integer(item: Item, value: object) -> int:
     return value
 
 
-_FREE_TEXT_CONTROLS = frozenset("\n\t")
-
-
 def _text(item: Item, value: object, default_region: str) -> str:
     if not isinstance(value, str):
         raise InvalidAnswerError("invalid_text")
     if item.type is ItemType.TEXT:
         # Browsers send a textarea's line breaks as CRLF.
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    allowed = _FREE_TEXT_CONTROLS if item.type is ItemType.TEXT else frozenset()
-    # Cc: NUL and other control codes; Cs: lone surrogates, which cannot be stored as UTF-8.
-    # Cf (zero-width joiners) stays: Malayalam spelling needs ZWJ and ZWNJ.
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
+    if has_control_characters(value, multi_line=item.type is ItemType.TEXT):
         raise InvalidAnswerError("control_characters")
     text = unicodedata.normalize("NFC", value).strip()
     low, high = item.limits.min_length, item.limits.max_length

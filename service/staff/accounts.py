@@ -13,6 +13,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.control_characters import has_control_characters
 from service.models import ApiToken, StaffUser
 from service.staff.roles import Role
 
@@ -36,13 +37,20 @@ def _normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _typed(value: str, what: str) -> str:
+    """`value` stripped, or an AccountError: no name or address holds a control character."""
+    if has_control_characters(value):
+        raise AccountError(f"the {what} must not contain a control character")
+    return value.strip()
+
+
 def hash_token(token: str) -> str:
     """Tokens are long random strings, so a fast hash is enough (no dictionary to guess from)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def create_user(session: AsyncSession, email: str, role: Role, password: str) -> StaffUser:
-    email = _normalise_email(email)
+    email = _normalise_email(_typed(email, "email"))
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -58,7 +66,7 @@ async def create_user(session: AsyncSession, email: str, role: Role, password: s
 
 async def create_token(session: AsyncSession, name: str, role: Role) -> str:
     """Store a new token's hash and return the token itself, which is never seen again."""
-    name = name.strip()
+    name = _typed(name, "token name")
     if not name or len(name) > 120:
         raise AccountError("a token name must have 1 to 120 characters")
     taken = await session.scalar(select(func.count()).where(ApiToken.name == name))
@@ -81,6 +89,10 @@ async def authenticate(
 
     The caller says the same thing for every failure, so nobody learns which emails exist.
     """
+    if has_control_characters(email):
+        # No account has such an address; and PostgreSQL refuses a NUL in a query.
+        _PASSWORDS.verify(password, _DUMMY_HASH)
+        return None, None
     user = await session.scalar(select(StaffUser).where(StaffUser.email == _normalise_email(email)))
     if user is None or not user.is_active:
         _PASSWORDS.verify(password, _DUMMY_HASH)
@@ -114,6 +126,7 @@ async def token_by_secret(session: AsyncSession, token: str) -> ApiToken | None:
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser:
+    email = _typed(email, "email")
     user = await session.scalar(select(StaffUser).where(StaffUser.email == _normalise_email(email)))
     if user is None:
         raise AccountError(f"no staff user with the email {_normalise_email(email)}")
@@ -138,7 +151,8 @@ async def reset_password(session: AsyncSession, email: str, password: str) -> St
 
 
 async def revoke_token(session: AsyncSession, name: str, now: datetime) -> ApiToken:
-    token = await session.scalar(select(ApiToken).where(ApiToken.name == name.strip()))
+    name = _typed(name, "token name")
+    token = await session.scalar(select(ApiToken).where(ApiToken.name == name))
     if token is None:
         raise AccountError(f"no token named {name.strip()!r}")
     token.revoked_at = token.revoked_at or now

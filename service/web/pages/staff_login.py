@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.control_characters import has_control_characters
 from service.intake import Clinic
 from service.staff import authenticate
 from service.web.access import ALL_STAFF, PUBLIC, SESSION_USER, principal_of, staff
@@ -38,7 +39,13 @@ def staff_context(clinic: Clinic, request: Request[Any, Any, Any], **extra: Any)
 
 def _safe_next(target: str | None) -> str:
     # Only back into the staff pages: never an open redirect to another site.
-    if target and target.startswith("/staff/") and "//" not in target and "\\" not in target:
+    if (
+        target
+        and target.startswith("/staff/")
+        and "//" not in target
+        and "\\" not in target
+        and not has_control_characters(target)
+    ):
         return target
     return HOME
 

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.control_characters import has_control_characters
 from service.intake import Clinic
 from service.intake.status import IllegalMoveError, acknowledge_emergency, change_status
 from service.queue import Status
@@ -166,7 +167,7 @@ def _back_to_queue(form_value: object) -> str:
     query = str(form_value or "")
     return (
         f"/staff/queue?{query}"
-        if query and "//" not in query and "\\" not in query
+        if query and "//" not in query and "\\" not in query and not has_control_characters(query)
         else "/staff/queue"
     )
 

@@ -1,0 +1,32 @@
+"""What counts as a control character in text people type: one definition for every input.
+
+Refused everywhere: C0 controls (NUL, ESC, ...), DEL and the C1 controls (category Cc); lone
+surrogates (Cs), which UTF-8 cannot store; and Unicode's 66 noncharacters (U+FDD0-U+FDEF and
+U+xFFFE/U+xFFFF in every plane), which XML cannot hold and which garble the PDF summary's text
+layer. Tab, line feed and carriage return are text where several lines are (free-text answers,
+an override's reason). Format characters (Cf) stay: Malayalam spelling needs ZWJ and ZWNJ.
+
+Imports nothing of ours, so the pure questionnaire and the command line can both use it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+LINE_BREAKS_AND_TABS = frozenset("\t\n\r")
+
+
+def is_noncharacter(character: str) -> bool:
+    """One of the code points Unicode keeps out of interchange for good."""
+    point = ord(character)
+    return 0xFDD0 <= point <= 0xFDEF or (point & 0xFFFE) == 0xFFFE
+
+
+def has_control_characters(text: str, *, multi_line: bool = False) -> bool:
+    """Whether `text` holds a character no typed input may; `multi_line` allows tabs and breaks."""
+    allowed = LINE_BREAKS_AND_TABS if multi_line else frozenset()
+    return any(
+        (unicodedata.category(character) in {"Cc", "Cs"} or is_noncharacter(character))
+        and character not in allowed
+        for character in text
+    )

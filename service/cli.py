@@ -111,7 +111,7 @@ def users_create(email: str, role: Role, *, password_stdin: bool) -> None:
     password = _password(password_stdin=password_stdin)
 
     async def work(session: AsyncSession) -> str:
-        user = await create_user(session, email, role, password)
+        user = await create_user(session, email, role, password, clinic_name=_clinic_name())
         audit.record(session, audit.SYSTEM, "staff_user.created", user_id=str(user.id), role=role)
         return user.email
 
@@ -139,11 +139,16 @@ def users_reset_password(email: str, *, password_stdin: bool) -> None:
     password = _password(password_stdin=password_stdin)
 
     async def work(session: AsyncSession) -> str:
-        user = await reset_password(session, email, password)
+        user = await reset_password(session, email, password, clinic_name=_clinic_name())
         audit.record(session, audit.SYSTEM, "staff_user.password_reset", user_id=str(user.id))
         return user.email
 
     click.echo(f"New password set for {_run(work)}.")
+
+
+def _clinic_name() -> str:
+    """The clinic's name, a word no staff password may be built on."""
+    return get_settings().clinic_name
 
 
 def _password(*, password_stdin: bool) -> str:

@@ -152,6 +152,31 @@ def test_a_control_character_in_any_input_gets_one_clear_line_and_stores_nothing
     assert rows(service_env, WebhookEndpoint) == []
 
 
+@pytest.mark.parametrize(
+    ("password", "because"),
+    [
+        ("password1234", "too easy to guess: This is a very common password."),
+        ("roymedicalcentre2026", "too easy to guess"),  # the clinic's name (CLINIC_NAME)
+        ("nurse.mary@example.org!", "too easy to guess"),  # the account's own email
+    ],
+)
+def test_a_guessable_password_is_refused_naming_its_weakness(
+    service_env: dict[str, str], password: str, because: str
+) -> None:
+    create = ["users", "create", "nurse.mary@example.org", "--role", "reception"]
+    result = cli(service_env, *create, "--password-stdin", stdin=f"{password}\n")
+    assert_one_clear_line(result, because)
+    assert rows(service_env, StaffUser) == []
+    assert cli(service_env, *create, "--password-stdin", stdin=STRONG).returncode == 0
+    reset = ["users", "reset-password", "nurse.mary@example.org", "--password-stdin"]
+    assert_one_clear_line(cli(service_env, *reset, stdin=f"{password}\n"), because)
+    [user] = rows(service_env, StaffUser)
+    renewed = cli(service_env, *reset, stdin="amblyopic tractor lagoon\n")
+    assert renewed.returncode == 0, renewed.stderr
+    [after] = rows(service_env, StaffUser)
+    assert after.password_hash != user.password_hash
+
+
 def test_a_duplicate_user_is_refused(service_env: dict[str, str]) -> None:
     args = ["users", "create", "d@example.org", "--role", "doctor", "--password-stdin"]
     assert cli(service_env, *args, stdin="first password 12\n").returncode == 0

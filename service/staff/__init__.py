@@ -1,7 +1,6 @@
 """Clinic staff: their roles, accounts and API tokens."""
 
 from service.staff.accounts import (
-    MIN_PASSWORD_LENGTH,
     AccountError,
     active_user,
     authenticate,
@@ -13,6 +12,7 @@ from service.staff.accounts import (
     revoke_token,
     token_by_secret,
 )
+from service.staff.passwords import MIN_PASSWORD_LENGTH
 from service.staff.principal import Principal
 from service.staff.roles import Role
 

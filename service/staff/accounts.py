@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.control_characters import has_control_characters
 from service.models import ApiToken, StaffUser
+from service.staff.passwords import known_words, password_weakness
 from service.staff.roles import Role
 
-MIN_PASSWORD_LENGTH = 12
 # After this many wrong passwords in a row the account waits LOCKOUT before the next try.
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -49,12 +49,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_user(session: AsyncSession, email: str, role: Role, password: str) -> StaffUser:
+def _check_password(password: str, email: str, clinic_name: str) -> None:
+    if weakness := password_weakness(password, known_words(email, clinic_name)):
+        raise AccountError(weakness)
+
+
+async def create_user(
+    session: AsyncSession, email: str, role: Role, password: str, *, clinic_name: str = ""
+) -> StaffUser:
+    """A new account; `clinic_name` is one of the words its password must not be built on."""
     email = _normalise_email(_typed(email, "email"))
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not an email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password, email, clinic_name)
     taken = await session.scalar(select(func.count()).where(StaffUser.email == email))
     if taken:
         raise AccountError(f"a staff user with the email {email} already exists")
@@ -139,10 +146,11 @@ async def disable_user(session: AsyncSession, email: str) -> StaffUser:
     return user
 
 
-async def reset_password(session: AsyncSession, email: str, password: str) -> StaffUser:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+async def reset_password(
+    session: AsyncSession, email: str, password: str, *, clinic_name: str = ""
+) -> StaffUser:
     user = await user_by_email(session, email)
+    _check_password(password, user.email, clinic_name)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None

@@ -63,6 +63,7 @@ from service.web.problems import (
 from service.web.rate_limits import rate_limit_middleware
 from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
+from service.web.static_files import StaticFolder
 from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
@@ -180,7 +181,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit_csv,
             webhooks_page,
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], name="static", opt=PUBLIC
+                path="/static",
+                directories=[STATIC_DIR],
+                name="static",
+                opt=PUBLIC,
+                file_system=StaticFolder(),
             ),
         ],
         guards=[check_access],

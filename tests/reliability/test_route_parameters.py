@@ -224,6 +224,7 @@ def _explore(driver: Driver, operation: Operation, intake_id: str) -> None:
     explore()
 
 
+@pytest.mark.database
 def test_no_route_answers_500_to_extreme_parameters(app: Litestar, database_url: URL) -> None:
     async def prepare() -> tuple[dict[str, Caller], str]:
         # A second app on the same database signs everyone in (the helpers are async).

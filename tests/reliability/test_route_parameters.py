@@ -208,10 +208,8 @@ def _examples(
     query = st.fixed_dictionaries(
         {},
         optional={
-            parameter.field_alias: (
-                st.lists(VALUES, max_size=3) if parameter.is_sequence else VALUES
-            )
-            for parameter in operation.query
+            name: st.lists(VALUES, max_size=3) if repeats else VALUES
+            for name, repeats in operation.query
         },
     )
     return st.tuples(st.sampled_from(operation.callers), path, query)

@@ -8,11 +8,12 @@ from service.staff.accounts import (
     create_token,
     create_user,
     disable_user,
-    hash_token,
     reset_password,
     revoke_token,
+    sign_out_everywhere,
     token_by_secret,
 )
+from service.staff.hashing import hash_token
 from service.staff.principal import Principal
 from service.staff.roles import Role
 
@@ -29,5 +30,6 @@ __all__ = [
     "hash_token",
     "reset_password",
     "revoke_token",
+    "sign_out_everywhere",
     "token_by_secret",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -13,8 +12,11 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import audit
 from service.models import ApiToken, StaffUser
+from service.staff.hashing import hash_token
 from service.staff.roles import Role
+from service.staff.sessions import SessionEnd, end_sessions, of_user
 
 MIN_PASSWORD_LENGTH = 12
 # After this many wrong passwords in a row the account waits LOCKOUT before the next try.
@@ -34,11 +36,6 @@ def hash_password(password: str) -> str:
 
 def _normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def hash_token(token: str) -> str:
-    """Tokens are long random strings, so a fast hash is enough (no dictionary to guess from)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def create_user(session: AsyncSession, email: str, role: Role, password: str) -> StaffUser:
@@ -120,13 +117,18 @@ async def user_by_email(session: AsyncSession, email: str) -> StaffUser:
     return user
 
 
-async def disable_user(session: AsyncSession, email: str) -> StaffUser:
+async def disable_user(session: AsyncSession, email: str, now: datetime) -> StaffUser:
+    """Stop the user signing in, and end every session they have open."""
     user = await user_by_email(session, email)
     user.is_active = False
+    await end_sessions(session, SessionEnd.DISABLED, audit.SYSTEM, now, of_user(user.id))
     return user
 
 
-async def reset_password(session: AsyncSession, email: str, password: str) -> StaffUser:
+async def reset_password(
+    session: AsyncSession, email: str, password: str, now: datetime
+) -> StaffUser:
+    """A new password; the sessions opened with the old one end (whoever may have it)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user = await user_by_email(session, email)
@@ -134,7 +136,19 @@ async def reset_password(session: AsyncSession, email: str, password: str) -> St
     user.failed_logins = 0
     user.locked_until = None
     user.is_active = True
+    await end_sessions(session, SessionEnd.PASSWORD_RESET, audit.SYSTEM, now, of_user(user.id))
     return user
+
+
+async def sign_out_everywhere(
+    session: AsyncSession, email: str, now: datetime
+) -> tuple[StaffUser, list[UUID]]:
+    """End every session of the user (a lost phone, a shared screen); returns the ended ids."""
+    user = await user_by_email(session, email)
+    ended = await end_sessions(
+        session, SessionEnd.SIGNED_OUT_EVERYWHERE, audit.SYSTEM, now, of_user(user.id)
+    )
+    return user, ended
 
 
 async def revoke_token(session: AsyncSession, name: str, now: datetime) -> ApiToken:

@@ -3,7 +3,6 @@
 from service.staff.accounts import (
     MIN_PASSWORD_LENGTH,
     AccountError,
-    active_user,
     authenticate,
     create_token,
     create_user,
@@ -22,7 +21,6 @@ __all__ = [
     "AccountError",
     "Principal",
     "Role",
-    "active_user",
     "authenticate",
     "create_token",
     "create_user",

@@ -99,11 +99,6 @@ async def authenticate(
     return user, user
 
 
-async def active_user(session: AsyncSession, user_id: UUID) -> StaffUser | None:
-    user = await session.get(StaffUser, user_id)
-    return user if user is not None and user.is_active else None
-
-
 async def token_by_secret(session: AsyncSession, token: str) -> ApiToken | None:
     """The live token whose hash matches, if any."""
     found = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))

@@ -126,7 +126,7 @@ async def live_session(
         return None
     session, user = row._tuple()
     if reason := limits.end_reason(session, now):
-        await end_sessions(db, reason, audit.SYSTEM, now, StaffSession.id == session.id)
+        await end_sessions(db, reason, audit.SYSTEM, now, by_id(session.id))
         return None
     if now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now

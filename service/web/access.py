@@ -92,10 +92,10 @@ async def check_session_csrf(
     session = session_of(connection)
     if session is None or allowed_roles(handler) == "public":
         return
-    accepted = ScopeState.from_scope(connection.scope).csrf_token
     config = connection.app.csrf_config
     if config is None or connection.scope.get("method") in config.safe_methods:
         return
+    accepted = ScopeState.from_scope(connection.scope).csrf_token
     if accepted is Empty:
         return  # a route the CSRF middleware exempts: the API, which takes no form tokens
     if not compare_digest(hash_token(str(accepted)), session.csrf_hash):

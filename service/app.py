@@ -30,17 +30,24 @@ from service.intake import Clinic, IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue.listing import DayOutOfRangeError
-from service.queue.live import channels_plugin
+from service.queue.live import channels_plugin, session_end_notices
 from service.settings import ROOT, Settings, get_settings
+from service.staff.sessions import SessionKeeper, SessionLimits
 from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
 from service.triage import RuleSetError
-from service.web.access import PUBLIC, StaffAuthenticationMiddleware, check_access
+from service.web.access import (
+    PUBLIC,
+    StaffAuthenticationMiddleware,
+    check_access,
+    check_session_csrf,
+)
 from service.web.api.fhir import intake_fhir
 from service.web.api.intakes import IntakeController
-from service.web.api.openapi import SECURITY_SCHEMES, StrictBodySchemaPlugin
+from service.web.api.openapi import StrictBodySchemaPlugin, security_schemes
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
+from service.web.cookies import CookieNames
 from service.web.health import health
 from service.web.intake_desk import IntakeDesk
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
@@ -54,6 +61,7 @@ from service.web.pages.staff_queue import (
     queue_rows,
     status_form,
 )
+from service.web.pages.staff_sessions import end_other_sessions, end_session, sessions_page
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import (
     day_out_of_range_handler,
@@ -147,14 +155,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with DeliveryWorker(db.get_session, WorkerSettings.of(settings)):
             yield
 
-    session = CookieBackendConfig(
+    cookies = CookieNames.of(behind_https=settings.behind_https)
+    # Staff sessions live in the database; this signed cookie only remembers a patient's own
+    # recent intakes for the thanks page, in the patient's browser.
+    patient_session = CookieBackendConfig(
         secret=hashlib.sha256(f"session:{settings.secret_key}".encode()).digest(),
-        key="session",
+        key=cookies.patient_session,
         httponly=True,
         samesite="lax",
         secure=settings.behind_https,
         max_age=12 * 3600,
     )
+    staff_sessions = SessionKeeper(db.get_session, SessionLimits.of(settings))
     return Litestar(
         route_handlers=[
             health,
@@ -180,6 +192,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit_page,
             audit_csv,
             webhooks_page,
+            sessions_page,
+            end_session,
+            end_other_sessions,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -188,12 +203,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 file_system=StaticFolder(),
             ),
         ],
-        guards=[check_access],
+        guards=[check_access, check_session_csrf],
         dependencies={
             "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
             "intake_desk": Provide(intake_desk, sync_to_thread=False),
+            "staff_sessions": Provide(lambda: staff_sessions, use_cache=True, sync_to_thread=False),
         },
         state=State({"clinic": clinic}),
         plugins=[
@@ -205,12 +221,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             RequestIdMiddleware(),
             SecurityHeadersMiddleware(behind_https=settings.behind_https),
-            session.middleware,
-            DefineMiddleware(StaffAuthenticationMiddleware, db=db),
+            patient_session.middleware,
+            DefineMiddleware(
+                StaffAuthenticationMiddleware,
+                db=db,
+                sessions=staff_sessions,
+                cookie=cookies.staff_session,
+            ),
             *rate_limit_middleware(settings),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
+            cookie_name=cookies.csrf,
             cookie_secure=settings.behind_https,
             cookie_httponly=True,
             cookie_samesite="lax",
@@ -226,7 +248,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DayOutOfRangeError: day_out_of_range_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=[schema_guard, summary_workers, intake_writer, webhook_worker],
+        lifespan=[
+            schema_guard,
+            summary_workers,
+            intake_writer,
+            webhook_worker,
+            session_end_notices(channels, settings),
+        ],
         openapi_config=OpenAPIConfig(
             title="Clinic intake service",
             version="1.0.0",
@@ -236,7 +264,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openapi_router=Router(
                 path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
             ),
-            components=Components(security_schemes=SECURITY_SCHEMES),
+            components=Components(security_schemes=security_schemes(cookies.staff_session)),
         ),
         logging_config=None,
     )

@@ -36,6 +36,7 @@ from service.staff import (
     disable_user,
     reset_password,
     revoke_token,
+    sign_out_everywhere,
 )
 from service.summary import SummaryCache
 from service.triage import RuleSetError, check_rule_file
@@ -121,10 +122,10 @@ def users_create(email: str, role: Role, *, password_stdin: bool) -> None:
 @users.command("disable")
 @click.argument("email")
 def users_disable(email: str) -> None:
-    """Stop EMAIL from signing in (the account and its history stay)."""
+    """Stop EMAIL from signing in and end their sessions (the account and its history stay)."""
 
     async def work(session: AsyncSession) -> str:
-        user = await disable_user(session, email)
+        user = await disable_user(session, email, datetime.now(UTC))
         audit.record(session, audit.SYSTEM, "staff_user.disabled", user_id=str(user.id))
         return user.email
 
@@ -135,11 +136,14 @@ def users_disable(email: str) -> None:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_reset_password(email: str, *, password_stdin: bool) -> None:
-    """Set a new password for EMAIL; this also lifts a lockout and re-enables the account."""
+    """Set a new password for EMAIL and end their sessions; this also lifts a lockout and
+    re-enables the account."""
     password = _password(password_stdin=password_stdin)
 
     async def work(session: AsyncSession) -> str:
-        user = await reset_password(session, email, password, clinic_name=_clinic_name())
+        user = await reset_password(
+            session, email, password, datetime.now(UTC), clinic_name=_clinic_name()
+        )
         audit.record(session, audit.SYSTEM, "staff_user.password_reset", user_id=str(user.id))
         return user.email
 
@@ -149,6 +153,26 @@ def users_reset_password(email: str, *, password_stdin: bool) -> None:
 def _clinic_name() -> str:
     """The clinic's name, a word no staff password may be built on."""
     return get_settings().clinic_name
+
+
+@users.command("sign-out-everywhere")
+@click.argument("email")
+def users_sign_out_everywhere(email: str) -> None:
+    """End every session of EMAIL, on every browser, at once (they can sign in again)."""
+
+    async def work(session: AsyncSession) -> tuple[str, int]:
+        user, ended = await sign_out_everywhere(session, email, datetime.now(UTC))
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "staff_user.signed_out_everywhere",
+            user_id=str(user.id),
+            sessions=len(ended),
+        )
+        return user.email, len(ended)
+
+    address, count = _run(work)
+    click.echo(f"Ended {count} session{'' if count == 1 else 's'} of {address}.")
 
 
 def _password(*, password_stdin: bool) -> str:

@@ -169,6 +169,30 @@ class StaffUser(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
 
+class StaffSession(Base):
+    """One sign-in of a staff member on one browser, until it ends.
+
+    The cookie holds a random secret; only its SHA-256 is kept here, so reading this table
+    gives nobody a cookie that works. An ended session keeps its row: when and why it ended.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True, default=uuid4)
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("staff_user.id"))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The CSRF token issued at sign-in (its SHA-256): forms of this session must carry it.
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+    # For the staff member's own list: "Firefox on Linux", never anything about a patient.
+    description: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_staff_session_user", "user_id"),)
+
+
 class ApiToken(Base):
     """A machine credential with a role. Only the SHA-256 of the token is stored."""
 

@@ -50,7 +50,15 @@ def _execute(url: URL, sql: str) -> None:
 
 def test_upgrade_from_empty_downgrade_to_base_and_upgrade_again(databases: DatabaseFactory) -> None:
     url = databases.empty()
-    expected = {"intake", "red_flag", "status_change", "staff_user", "api_token", "audit_event"}
+    expected = {
+        "intake",
+        "red_flag",
+        "status_change",
+        "staff_user",
+        "api_token",
+        "audit_event",
+        "staff_session",
+    }
 
     migrate(url)
     assert expected <= _tables(url)

@@ -1,11 +1,16 @@
 """Where live queue events travel: in memory for one process on SQLite, or through
-PostgreSQL LISTEN/NOTIFY so that every worker and machine on one database sees every change."""
+PostgreSQL LISTEN/NOTIFY so that every worker and machine on one database sees every change.
+
+The ids of ended staff sessions travel the same way, so that their open streams close.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import anyio
 import structlog
@@ -16,6 +21,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from service.queue.events import CHANNEL
 from service.settings import Settings
+from service.staff.sessions import SESSION_CHANNEL, on_ended
 
 log = structlog.get_logger(__name__)
 
@@ -86,4 +92,30 @@ def channels_plugin(settings: Settings) -> ChannelsPlugin:
     else:
         dsn = settings.database_url.set(drivername="postgresql")
         backend = TolerantAsyncPgChannelsBackend(dsn=dsn.render_as_string(hide_password=False))
-    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL, SESSION_CHANNEL])
+
+
+def session_end_notices(
+    channels: ChannelsPlugin, settings: Settings
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan that passes this process's session ends to its streams, on SQLite.
+
+    On PostgreSQL the transaction that ends a session NOTIFYs by itself, heard by every worker
+    (service.staff.sessions), so there is nothing to add. SQLite serves from one process: the
+    ends committed in it are published to its in-memory backend after the commit.
+    """
+
+    def publish(ids: list[UUID]) -> None:
+        for session_id in ids:
+            channels.publish(str(session_id), SESSION_CHANNEL)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        stop = on_ended(publish) if settings.is_sqlite else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop()
+
+    return lifespan

@@ -2,16 +2,16 @@
 
 from service.staff.accounts import (
     AccountError,
-    active_user,
     authenticate,
     create_token,
     create_user,
     disable_user,
-    hash_token,
     reset_password,
     revoke_token,
+    sign_out_everywhere,
     token_by_secret,
 )
+from service.staff.hashing import hash_token
 from service.staff.passwords import MIN_PASSWORD_LENGTH
 from service.staff.principal import Principal
 from service.staff.roles import Role
@@ -21,7 +21,6 @@ __all__ = [
     "AccountError",
     "Principal",
     "Role",
-    "active_user",
     "authenticate",
     "create_token",
     "create_user",
@@ -29,5 +28,6 @@ __all__ = [
     "hash_token",
     "reset_password",
     "revoke_token",
+    "sign_out_everywhere",
     "token_by_secret",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -13,10 +12,13 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import audit
 from service.control_characters import has_control_characters
 from service.models import ApiToken, StaffUser
+from service.staff.hashing import hash_token
 from service.staff.passwords import known_words, password_weakness
 from service.staff.roles import Role
+from service.staff.sessions import SessionEnd, end_sessions, of_user
 
 # After this many wrong passwords in a row the account waits LOCKOUT before the next try.
 MAX_FAILED_LOGINS = 5
@@ -42,11 +44,6 @@ def _typed(value: str, what: str) -> str:
     if has_control_characters(value):
         raise AccountError(f"the {what} must not contain a control character")
     return value.strip()
-
-
-def hash_token(token: str) -> str:
-    """Tokens are long random strings, so a fast hash is enough (no dictionary to guess from)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_password(password: str, email: str, clinic_name: str) -> None:
@@ -121,11 +118,6 @@ async def authenticate(
     return user, user
 
 
-async def active_user(session: AsyncSession, user_id: UUID) -> StaffUser | None:
-    user = await session.get(StaffUser, user_id)
-    return user if user is not None and user.is_active else None
-
-
 async def token_by_secret(session: AsyncSession, token: str) -> ApiToken | None:
     """The live token whose hash matches, if any."""
     found = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
@@ -140,22 +132,37 @@ async def user_by_email(session: AsyncSession, email: str) -> StaffUser:
     return user
 
 
-async def disable_user(session: AsyncSession, email: str) -> StaffUser:
+async def disable_user(session: AsyncSession, email: str, now: datetime) -> StaffUser:
+    """Stop the user signing in, and end every session they have open."""
     user = await user_by_email(session, email)
     user.is_active = False
+    await end_sessions(session, SessionEnd.DISABLED, audit.SYSTEM, now, of_user(user.id))
     return user
 
 
 async def reset_password(
-    session: AsyncSession, email: str, password: str, *, clinic_name: str = ""
+    session: AsyncSession, email: str, password: str, now: datetime, *, clinic_name: str = ""
 ) -> StaffUser:
+    """A new password; the sessions opened with the old one end (whoever may have it)."""
     user = await user_by_email(session, email)
     _check_password(password, user.email, clinic_name)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     user.is_active = True
+    await end_sessions(session, SessionEnd.PASSWORD_RESET, audit.SYSTEM, now, of_user(user.id))
     return user
+
+
+async def sign_out_everywhere(
+    session: AsyncSession, email: str, now: datetime
+) -> tuple[StaffUser, list[UUID]]:
+    """End every session of the user (a lost phone, a shared screen); returns the ended ids."""
+    user = await user_by_email(session, email)
+    ended = await end_sessions(
+        session, SessionEnd.SIGNED_OUT_EVERYWHERE, audit.SYSTEM, now, of_user(user.id)
+    )
+    return user, ended
 
 
 async def revoke_token(session: AsyncSession, name: str, now: datetime) -> ApiToken:

@@ -2,7 +2,9 @@
 
 Every route handler declares its access in `opt`: `PUBLIC`, or `staff(Role...)`. One guard,
 applied to the whole app, enforces it and fails closed: a route that declares nothing answers
-403 to everyone. Callers are staff signed in with the session cookie, or API tokens.
+403 to everyone. Callers are staff signed in with the session cookie (a live row of
+`staff_session`, looked up on every request), or API tokens. A second guard binds forms to the
+session: an unsafe staff request must carry the CSRF token issued when that session began.
 
 Every use of an API token is on the audit trail, committed before the answer goes out: with an
 audited read's own event (`audit_read`, one commit for both), or else just before the answer
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hmac import compare_digest
 from typing import Any
 from uuid import UUID
 
@@ -23,20 +26,21 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.models import ApiToken
-from service.staff import Principal, Role, active_user, token_by_secret
+from service.staff import Principal, Role, hash_token, token_by_secret
+from service.staff.sessions import LiveSession, SessionKeeper, by_secret
 
 log = structlog.get_logger(__name__)
 
 ACCESS = "access"
 PUBLIC: dict[str, Any] = {ACCESS: "public"}
-SESSION_USER = "staff_user_id"
 ALL_STAFF = (Role.RECEPTION, Role.DOCTOR, Role.ADMIN)
 _SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope state
 # The statuses whose changes the session's autocommit keeps (`autocommit_include_redirects`).
@@ -71,6 +75,37 @@ async def check_access(
         raise NotAuthorizedException("Sign in, or send an API token.")
     if principal.role not in declared:
         raise PermissionDeniedException("Your role does not allow this.")
+
+
+async def check_session_csrf(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """An unsafe staff request made with a session must carry that session's CSRF token.
+
+    Litestar's CSRF middleware has already checked that the form's token matches the CSRF
+    cookie (and left the token it accepted in the scope); that proves the request came from a
+    page of ours, but the cookie itself could be any valid one: from before sign-in, or planted.
+    Sign-in issues a fresh token and keeps its hash in the session's row, so a token from
+    before sign-in, or from another session, is refused here. Public routes are left alone, so
+    a browser whose CSRF cookie went missing can always sign in again.
+    """
+    session = session_of(connection)
+    if session is None or allowed_roles(handler) == "public":
+        return
+    config = connection.app.csrf_config
+    if config is None or connection.scope.get("method") in config.safe_methods:
+        return
+    accepted = ScopeState.from_scope(connection.scope).csrf_token
+    if accepted is Empty:
+        return  # a route the CSRF middleware exempts: the API, which takes no form tokens
+    if not compare_digest(hash_token(str(accepted)), session.csrf_hash):
+        raise PermissionDeniedException("CSRF token verification failed: not this session's")
+
+
+def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> LiveSession | None:
+    """The caller's staff session, if they came with one (not with an API token)."""
+    session = connection.scope.get("auth")
+    return session if isinstance(session, LiveSession) else None
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -141,14 +176,20 @@ async def audit_read(
 
 
 class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    """Finds the caller: `Authorization: Bearer <token>` first, else the session's staff user.
+    """Finds the caller: `Authorization: Bearer <token>` first, else the session cookie's live
+    session (its `LiveSession` goes to `scope["auth"]`).
 
-    It never refuses by itself: anonymous callers pass on as `None` and the guard decides.
+    It never refuses by itself: anonymous callers pass on as `None` and the guard decides. A
+    cookie whose session has ended is such a caller: 401 on the API, the sign-in page on pages.
     """
 
-    def __init__(self, app: ASGIApp, db: SQLAlchemyAsyncConfig) -> None:
+    def __init__(
+        self, app: ASGIApp, db: SQLAlchemyAsyncConfig, sessions: SessionKeeper, cookie: str
+    ) -> None:
         super().__init__(app, exclude=["^/static/", "^/health$"])
         self.db = db
+        self.sessions = sessions
+        self.cookie = cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_after_token_use(message: Message) -> None:
@@ -176,44 +217,42 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         bearer = connection.headers.get("authorization", "")
-        session_user = connection.scope.get("session") or {}
-        user_id = session_user.get(SESSION_USER) if isinstance(session_user, dict) else None
-        if not bearer and not user_id:
+        secret = connection.cookies.get(self.cookie, "")
+        if not bearer and not secret:
             return AuthenticationResult(user=None, auth=None)
         try:
-            principal = await self._principal(bearer, user_id, connection)
+            if bearer:
+                return AuthenticationResult(user=await self._token(bearer, connection), auth=None)
+            session = await self.sessions.find(by_secret(secret), datetime.now(UTC))
         except SQLAlchemyError as error:
             log.warning(
                 "cannot check credentials: database unavailable", error=type(error).__name__
             )
-            principal = None
-        return AuthenticationResult(user=principal, auth=None)
+            return AuthenticationResult(user=None, auth=None)
+        if session is None:
+            return AuthenticationResult(user=None, auth=None)
+        user = session.user
+        return AuthenticationResult(
+            user=Principal("staff", user.id, Role(user.role), user.email), auth=session
+        )
 
-    async def _principal(
-        self, bearer: str, user_id: object, connection: ASGIConnection[Any, Any, Any, Any]
+    async def _token(
+        self, bearer: str, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
+        scheme, _, secret = bearer.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
         async with self.db.get_session() as session:
-            if bearer:
-                scheme, _, secret = bearer.partition(" ")
-                if scheme.lower() != "bearer" or not secret.strip():
-                    return None
-                token = await token_by_secret(session, secret.strip())
-                if token is None:
-                    return None
-                # Recorded with the request's audited read, or before its answer starts.
-                use = TokenUse(
-                    token.id, str(connection.scope.get("method", "")), connection.scope["path"]
-                )
-                connection.scope.setdefault("state", {})[_SCOPE_KEY] = use
-                if connection.scope["type"] != ScopeType.HTTP:
-                    await _write_with_token_use(session, use)
-                    await session.commit()
-                    use.recorded = True
-                return Principal("token", token.id, Role(token.role), token.name)
-            try:
-                user = await active_user(session, UUID(str(user_id)))
-            except ValueError:
+            token = await token_by_secret(session, secret.strip())
+            if token is None:
                 return None
-            if user is None:
-                return None
-            return Principal("staff", user.id, Role(user.role), user.email)
+            # Recorded with the request's audited read, or before its answer starts.
+            use = TokenUse(
+                token.id, str(connection.scope.get("method", "")), connection.scope["path"]
+            )
+            connection.scope.setdefault("state", {})[_SCOPE_KEY] = use
+            if connection.scope["type"] != ScopeType.HTTP:
+                await _write_with_token_use(session, use)
+                await session.commit()
+                use.recorded = True
+            return Principal("token", token.id, Role(token.role), token.name)

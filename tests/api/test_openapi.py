@@ -127,7 +127,7 @@ def test_credentials_are_described(openapi: Schema) -> None:
     }
     assert schemes["staffSession"]["type"] == "apiKey"
     assert schemes["staffSession"]["in"] == "cookie"
-    assert schemes["staffSession"]["name"] == "session"
+    assert schemes["staffSession"]["name"] == "staff_session"  # `__Host-` behind HTTPS
 
 
 def test_media_types_and_headers_are_the_servers(openapi: Schema) -> None:

@@ -53,11 +53,22 @@ def check_headers(headers: dict[str, str], *, behind_https: bool, outcome: str) 
         assert "strict-transport-security" not in headers, outcome
 
 
+# The patient's language choice is a preference, not a credential: it needs no prefix.
+UNPREFIXED = {"lang"}
+
+
 def check_cookies(set_cookies: list[str], *, behind_https: bool, outcome: str) -> None:
     for line in set_cookies:
         cookie = SimpleCookie()
         cookie.load(line)
         for name, morsel in cookie.items():
+            if behind_https and name not in UNPREFIXED:
+                # Browsers keep a `__Host-` cookie only when Secure, Path=/ and no Domain:
+                # no plain-HTTP page or sibling subdomain can plant or replace it.
+                assert name.startswith("__Host-"), f"{outcome}: {name} is not __Host-"
+                assert morsel["path"] == "/", f"{outcome}: {name} path"
+                assert not morsel["domain"], f"{outcome}: {name} domain"
+                assert morsel["secure"], f"{outcome}: {name} Secure flag"
             if not morsel.value:  # a cookie being cleared carries nothing to protect
                 continue
             assert morsel["httponly"], f"{outcome}: {name} is not HttpOnly"
@@ -131,6 +142,8 @@ async def test_signing_in_sets_a_session_cookie_with_the_right_flags(
         response = await sign_in(client, "reception@clinic.test")
         assert response.status_code == 303, response.text
         set_cookies = response.headers.get_list("set-cookie")
-        assert any(line.startswith("session=") for line in set_cookies), set_cookies
+        prefix = "__Host-" if behind_https else ""
+        names = {line.split("=", 1)[0] for line in set_cookies}
+        assert names == {f"{prefix}staff_session", f"{prefix}csrftoken"}, set_cookies
         check_cookies(set_cookies, behind_https=behind_https, outcome="sign-in")
         check_headers(dict(response.headers), behind_https=behind_https, outcome="sign-in")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import Executable
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -49,14 +50,17 @@ async def make_staff(url: URL) -> dict[str, str]:
     return tokens
 
 
-async def csrf_token(client: Client) -> str:
+async def csrf_token(client: httpx.AsyncClient) -> str:
     page = await client.get("/staff/login")
     match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert match, "no CSRF field on the login page"
     return match.group(1)
 
 
-async def sign_in(client: Client, email: str, password: str = PASSWORD) -> httpx.Response:
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    """Through the real form; also works on a real server process (an httpx.AsyncClient)."""
     token = await csrf_token(client)
     return await client.post(
         "/staff/login",
@@ -95,3 +99,14 @@ async def as_caller(
     client.cookies = httpx.Cookies(caller.cookies)
     headers = {**caller.headers(), **kwargs.pop("headers", {})}  # type: ignore[dict-item]
     return await client.request(method, path, headers=headers, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
+
+
+async def in_database(url: URL, statement: Executable) -> list[tuple[object, ...]]:
+    """Run one statement on the test database, committed; the rows it returns, if any."""
+    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(statement)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()

@@ -45,7 +45,8 @@ def routes(app: Litestar) -> list[tuple[str, str, object]]:
                 if method in {"HEAD", "OPTIONS"}:
                     continue
                 found.append((method, route.path, handler))
-    return found
+    # Signing out ends the caller's session on the server, for good: so it is called last.
+    return sorted(found, key=lambda route: route[1] == "/staff/logout")
 
 
 def test_every_route_declares_who_may_call_it(app: Litestar) -> None:

@@ -21,26 +21,38 @@ from tests.staff.support import make_staff
 
 
 class EventReader(threading.Thread):
-    """Reads one server's queue stream in the background, as a reception screen would."""
+    """Reads one server's queue stream in the background, as a reception screen would: with
+    an API token, or with a signed-in browser's cookies."""
 
-    def __init__(self, server: LiveServer, token: str) -> None:
+    def __init__(
+        self, server: LiveServer, token: str | None = None, cookies: httpx.Cookies | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.url = f"{server.base_url}/staff/queue/events"
         self.token = token
+        self.cookies = cookies
         self.connected = threading.Event()
+        self.finished = threading.Event()
         self.events: list[dict[str, object]] = []
         self.raw: list[str] = []
 
     def run(self) -> None:
-        headers = {"authorization": f"Bearer {self.token}"}
-        with httpx.stream("GET", self.url, headers=headers, timeout=30) as response:
-            assert response.status_code == 200
-            for line in response.iter_lines():
-                self.raw.append(line)
-                if line.startswith(": connected"):
-                    self.connected.set()
-                if line.startswith("data: "):
-                    self.events.append(json.loads(line.removeprefix("data: ")))
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            with httpx.stream(
+                "GET", self.url, headers=headers, cookies=self.cookies, timeout=60
+            ) as response:
+                assert response.status_code == 200
+                for line in response.iter_lines():
+                    self.raw.append(line)
+                    if line.startswith(": connected"):
+                        self.connected.set()
+                    if line.startswith("data: {"):
+                        self.events.append(json.loads(line.removeprefix("data: ")))
+        except httpx.RemoteProtocolError:
+            pass  # the server was stopped at the end of the test, this stream still open
+        finally:
+            self.finished.set()
 
     def wait_for(self, count: int, seconds: float = 2.0) -> list[dict[str, object]]:
         deadline = time.monotonic() + seconds

@@ -34,19 +34,24 @@ if TYPE_CHECKING:
 
 BEARER = "apiToken"
 SESSION = "staffSession"
-SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
-    BEARER: SecurityScheme(
-        type="http",
-        scheme="bearer",
-        description="An API token from `python -m service tokens create NAME --role ROLE`.",
-    ),
-    SESSION: SecurityScheme(
-        type="apiKey",
-        name="session",
-        security_scheme_in="cookie",
-        description="The session cookie a staff member gets by signing in on /staff/login.",
-    ),
-}
+
+
+def security_schemes(session_cookie: str) -> dict[str, SecurityScheme | Reference]:
+    """The two kinds of credentials; the cookie's name is `__Host-` prefixed behind HTTPS."""
+    return {
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="An API token from `python -m service tokens create NAME --role ROLE`.",
+        ),
+        SESSION: SecurityScheme(
+            type="apiKey",
+            name=session_cookie,
+            security_scheme_in="cookie",
+            description="The session cookie a staff member gets by signing in on /staff/login.",
+        ),
+    }
+
 
 # What each error means on this API; a handler may say it in its own words instead.
 _MEANINGS = {

@@ -1,4 +1,9 @@
-"""Staff sign-in and sign-out, on the session cookie; CSRF-protected like every form."""
+"""Staff sign-in and sign-out: a session row on the server, its random id in the cookie.
+
+Sign-in also issues a fresh CSRF token, bound to the new session (service.web.access): a token
+from before sign-in opens nothing afterwards. Sign-out ends the row, so a saved copy of the
+cookie is refused from then on, on every worker.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED
@@ -17,7 +23,10 @@ from service import audit
 from service.control_characters import has_control_characters
 from service.intake import Clinic
 from service.staff import authenticate
-from service.web.access import ALL_STAFF, PUBLIC, SESSION_USER, principal_of, staff
+from service.staff.sessions import SessionEnd, by_id, describe_browser, end_sessions, open_session
+from service.web.access import ALL_STAFF, PUBLIC, principal_of, session_of, staff
+from service.web.cookies import csrf_cookie, staff_session_cookie
+from service.web.dependencies import AppSettings
 from service.web.i18n import gettext_for
 
 HOME = "/staff/queue"
@@ -70,12 +79,14 @@ async def login(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
+    settings: AppSettings,
 ) -> Response[Any]:
     form = await request.form()
     email = str(form.get("email") or "")[:254]
     password = str(form.get("password") or "")[:1024]
     target = _safe_next(str(form.get("next") or ""))
-    user, account = await authenticate(db_session, email, password, datetime.now(UTC))
+    now = datetime.now(UTC)
+    user, account = await authenticate(db_session, email, password, now)
     if user is None:
         # The same words for every failure: nobody learns which emails have accounts.
         if account is not None:
@@ -89,18 +100,42 @@ async def login(
         return Template(
             "staff/login.html", context=context, status_code=HTTP_401_UNAUTHORIZED, headers=NO_STORE
         )
-    audit.record(db_session, audit.Actor("staff", str(user.id)), "login.succeeded")
+    # A fresh session and a fresh CSRF token: nothing from before sign-in carries over.
+    csrf = request.app.csrf_config
+    if csrf is None:
+        raise RuntimeError("staff sign-in needs the app's CSRF protection")
+    csrf_token = generate_csrf_token(csrf.secret)
+    browser = describe_browser(request.headers.get("user-agent", ""))
+    session, secret = await open_session(db_session, user, csrf_token, browser, now)
+    audit.record(
+        db_session,
+        audit.Actor("staff", str(user.id)),
+        "login.succeeded",
+        session_id=str(session.id),
+    )
     await db_session.commit()
-    # A fresh session: nothing from before sign-in carries over.
-    request.set_session({SESSION_USER: str(user.id)})
-    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+    cookies = [
+        staff_session_cookie(secret, behind_https=settings.behind_https),
+        csrf_cookie(csrf, csrf_token),
+    ]
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER, cookies=cookies)
 
 
 @post("/staff/logout", operation_id="staffLogout", include_in_schema=False, opt=staff(*ALL_STAFF))
 async def logout(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    settings: AppSettings,
 ) -> Redirect:
-    audit.record(db_session, principal_of(request).actor, "logout")
+    principal = principal_of(request)
+    audit.record(db_session, principal.actor, "logout")
+    if session := session_of(request):
+        now = datetime.now(UTC)
+        ended = by_id(session.id)
+        await end_sessions(db_session, SessionEnd.SIGNED_OUT, principal.actor, now, ended)
     await db_session.commit()
-    request.clear_session()
-    return Redirect("/staff/login", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(
+        "/staff/login",
+        status_code=HTTP_303_SEE_OTHER,
+        cookies=[staff_session_cookie(None, behind_https=settings.behind_https)],
+    )

@@ -26,8 +26,9 @@ from service.queue.listing import QueueEntry, queue_entries
 from service.queue.status import next_statuses
 from service.settings import Settings
 from service.staff import Role
+from service.staff.sessions import SESSION_CHANNEL, SessionKeeper, by_id
 from service.triage import Priority
-from service.web.access import ALL_STAFF, principal_of, staff
+from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.api.staff import load_intake, parse_statuses
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
@@ -128,39 +129,88 @@ async def queue_rows(
     opt=staff(*ALL_STAFF),
 )
 async def queue_events(
-    channels: NamedDependency[ChannelsPlugin], settings: AppSettings
+    request: Request[Any, Any, Any],
+    channels: NamedDependency[ChannelsPlugin],
+    settings: AppSettings,
+    staff_sessions: NamedDependency[SessionKeeper],
 ) -> ServerSentEvent:
     """Server-sent events: one `queue` event per change (ids and levels only).
 
     Each stream ends after `live_stream_seconds`; the browser reconnects by itself, so no
-    connection (or a signed-out session) lives for ever.
+    connection lives for ever. A stream opened with a staff session ends as soon as that
+    session does, with a `signed-out` event: at the notice of its end (sign-out, password
+    reset, disable, sign-out everywhere, on any worker), or else at the next keepalive, which
+    checks the session again (an end no notice reached, such as the idle limit).
     """
+    session = session_of(request)
+
+    async def still_signed_in() -> bool:
+        return session is None or (
+            await staff_sessions.find(by_id(session.id), datetime.now(UTC)) is not None
+        )
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + settings.live_stream_seconds
-        async with channels.start_subscription([CHANNEL]) as subscriber:
-            events = subscriber.iter_events()
-            # The next event is awaited across keepalives, never cancelled: cancelling the
-            # iterator's step would end the subscription's iterator for good.
-            pending: asyncio.Future[bytes] | None = None
+        async with (
+            channels.start_subscription([CHANNEL]) as queue,
+            channels.start_subscription([SESSION_CHANNEL]) as ended_sessions,
+        ):
+            listening = _Listening(queue.iter_events(), ended_sessions.iter_events())
             yield ServerSentEventMessage(data=None, comment="connected", retry=3000)
             try:
                 while (left := ends_at - loop.time()) > 0:
-                    pending = pending or asyncio.ensure_future(anext(events))
-                    done, _ = await asyncio.wait({pending}, timeout=min(KEEPALIVE_SECONDS, left))
-                    if not done:
+                    message, ended = await listening.next(min(KEEPALIVE_SECONDS, left))
+                    if ended is not None:
+                        if session is not None and ended == str(session.id).encode():
+                            break
+                    elif message is not None:
+                        yield ServerSentEventMessage(event="queue", data=message.decode())
+                    elif not await still_signed_in():
+                        break
+                    else:
                         yield ServerSentEventMessage(data=None, comment="keepalive")
-                        continue
-                    message, pending = pending.result(), None
-                    yield ServerSentEventMessage(event="queue", data=message.decode())
+                else:
+                    return  # the stream's time is up: the browser reconnects
+                # The page shows the sign-in form instead of a queue that has stopped moving.
+                yield ServerSentEventMessage(event="signed-out", data="")
             finally:
-                if pending is not None:
-                    pending.cancel()
+                listening.stop()
 
     return ServerSentEvent(
         stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+class _Listening:
+    """The next queue event or session-end notice, whichever comes first.
+
+    Each next item is awaited across keepalives, never cancelled: cancelling an iterator's
+    step would end the subscription's iterator for good.
+    """
+
+    def __init__(self, queue: AsyncIterator[bytes], ended: AsyncIterator[bytes]) -> None:
+        self._sources = (queue, ended)
+        self._pending: list[asyncio.Future[bytes] | None] = [None, None]
+
+    async def next(self, seconds: float) -> tuple[bytes | None, bytes | None]:
+        """(a queue event, an ended session's id); both None when `seconds` passed first."""
+        for index, source in enumerate(self._sources):
+            self._pending[index] = self._pending[index] or asyncio.ensure_future(anext(source))
+        waiting = {future for future in self._pending if future is not None}
+        await asyncio.wait(waiting, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        found: list[bytes | None] = [None, None]
+        for index in (1, 0):  # a session's end first: nothing is sent after it
+            future = self._pending[index]
+            if future is not None and future.done():
+                found[index], self._pending[index] = future.result(), None
+                break  # one at a time: the other stays pending for the next call
+        return found[0], found[1]
+
+    def stop(self) -> None:
+        for future in self._pending:
+            if future is not None:
+                future.cancel()
 
 
 def _back_to_queue(form_value: object) -> str:

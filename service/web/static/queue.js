@@ -30,6 +30,11 @@
   if (!window.EventSource) { poll(); return; }
   var source = new EventSource(live.getAttribute("data-events-url"));
   source.addEventListener("queue", refresh);
+  // The session ended (signed out here or elsewhere, or timed out): show the sign-in page.
+  source.addEventListener("signed-out", function () {
+    source.close();
+    window.location.reload();
+  });
   source.addEventListener("open", function () {
     if (poller !== null) { window.clearInterval(poller); poller = null; refresh(); }
     if (status) status.setAttribute("data-live", "yes");

@@ -1,0 +1,106 @@
+"""An open live-queue stream closes when its session ends: on real server processes, since
+test clients hang on endless server-sent event streams (litestar #3654)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import URL
+
+from service.models import StaffSession
+from tests.server import LiveServer, live_server
+from tests.staff.support import csrf_token, in_database, make_staff, sign_in
+from tests.staff.test_live_queue import EventReader
+from tests.test_cli import cli
+
+SIGNED_OUT = "event: signed-out"
+
+
+def _env(service_env: dict[str, str]) -> dict[str, str]:
+    # Streams that would outlive every wait below, were they not closed.
+    return {**service_env, "LIVE_STREAM_SECONDS": "40"}
+
+
+def signed_in(server: LiveServer, email: str) -> httpx.Cookies:
+    async def run() -> httpx.Cookies:
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            assert (await sign_in(client, email)).status_code == 303
+            return httpx.Cookies(client.cookies)
+
+    return asyncio.run(run())
+
+
+def sign_out(server: LiveServer, cookies: httpx.Cookies) -> None:
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=server.base_url, cookies=cookies) as client:
+            token = await csrf_token(client)
+            done = await client.post("/staff/logout", data={"_csrf_token": token})
+            assert done.status_code == 303, done.text
+
+    asyncio.run(run())
+
+
+def streaming(server: LiveServer, cookies: httpx.Cookies) -> EventReader:
+    reader = EventReader(server, cookies=cookies)
+    reader.start()
+    assert reader.connected.wait(10)
+    return reader
+
+
+def closes_signed_out(reader: EventReader, seconds: float) -> float:
+    """How long the stream took to say `signed-out` and end; fails after `seconds`."""
+    started = time.monotonic()
+    assert reader.finished.wait(seconds), "the stream is still open"
+    assert SIGNED_OUT in reader.raw, reader.raw
+    return time.monotonic() - started
+
+
+def test_signing_out_closes_the_open_stream_at_once(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    asyncio.run(make_staff(database_url))
+    with live_server(_env(service_env), tmp_path / "server.log") as server:
+        cookies = signed_in(server, "reception@clinic.test")
+        elsewhere = streaming(server, signed_in(server, "reception@clinic.test"))
+        reader = streaming(server, cookies)
+        sign_out(server, cookies)
+        assert closes_signed_out(reader, 5) < 3
+        assert not elsewhere.finished.is_set()  # the same person's other session lives on
+
+
+def test_a_session_found_idle_closes_its_stream_at_the_next_keepalive(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    """No notice: the end is found by the stream's own check of its session (the backstop)."""
+    asyncio.run(make_staff(database_url))
+    with live_server(_env(service_env), tmp_path / "server.log") as server:
+        reader = streaming(server, signed_in(server, "doctor@clinic.test"))
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        asyncio.run(in_database(database_url, update(StaffSession).values(last_seen_at=long_ago)))
+        closes_signed_out(reader, 20)  # the keepalive comes every 15 seconds
+
+
+@pytest.mark.postgresql
+def test_an_end_on_one_worker_or_the_command_line_closes_streams_on_another(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    asyncio.run(make_staff(database_url))
+    env = _env(service_env)
+    with (
+        live_server(env, tmp_path / "a.log") as server_a,
+        live_server(env, tmp_path / "b.log") as server_b,
+    ):
+        cookies = signed_in(server_a, "admin@clinic.test")
+        reader = streaming(server_b, cookies)
+        sign_out(server_a, cookies)
+        assert closes_signed_out(reader, 5) < 3
+        reader = streaming(server_b, signed_in(server_a, "admin@clinic.test"))
+        done = cli(service_env, "users", "sign-out-everywhere", "admin@clinic.test")
+        assert done.returncode == 0, done.stderr
+        assert closes_signed_out(reader, 5) < 3

@@ -55,7 +55,8 @@ from service.web.pages.staff_queue import (
 )
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import http_exception_handler, unexpected_error_handler
-from service.web.rate_limits import rate_limit_middleware
+from service.web.proxies import ProxiedConnection
+from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
 from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
 from service.webhooks.worker import DeliveryWorker, WorkerSettings
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.behind_https,
         max_age=12 * 3600,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             questionnaire,
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "intake_desk": Provide(intake_desk, sync_to_thread=False),
         },
         state=State({"clinic": clinic}),
+        stores=rate_limit_stores(settings),
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
@@ -194,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[
             RequestIdMiddleware(),
-            SecurityHeadersMiddleware(behind_https=settings.behind_https),
+            SecurityHeadersMiddleware(),
             session.middleware,
             DefineMiddleware(StaffAuthenticationMiddleware, db=db),
             *rate_limit_middleware(settings),
@@ -229,3 +231,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=None,
     )
+    app.asgi_handler = ProxiedConnection(
+        app.asgi_handler, settings.trusted_proxies, behind_https=settings.behind_https
+    )
+    return app

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.fhir import FHIR_JSON, intake_bundle
@@ -65,7 +66,7 @@ async def intake_fhir(
     intake_id: IntakeId,
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: NamedDependency[SkipValidation[Settings]],
 ) -> dict[str, Any]:
     """Patient, QuestionnaireResponse, RiskAssessment, one Flag per current red flag, the
     queue's Task and a DocumentReference to the PDF summary. The read is audited."""
@@ -76,6 +77,6 @@ async def intake_fhir(
         clinic,
         identifier_system=settings.fhir_identifier_system,
         now=datetime.now(UTC),
-        service_url=str(request.base_url),
+        service_url=settings.public_base_url or "",
     )
     return bundle.model_dump(mode="json")

@@ -34,20 +34,10 @@ class LiveServer:
 
 
 def start_server(env: Mapping[str, str], log_path: Path, port: int | None = None) -> LiveServer:
-    """Start uvicorn with the app factory; return once it answers, or once it has exited."""
+    """Start `python -m service serve` (the production server); return once it answers, or
+    once it has exited."""
     port = port or free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "service.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
+    command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT

@@ -30,8 +30,10 @@ HEAD_READ_SECONDS = 5.0
 opens, or after the previous answer on it: a slow or silent client is closed, not waited for."""
 
 MAX_HEAD_BYTES = 16 * 1024
-"""The largest request head (request line and headers) read; a larger one is refused (400) and
-its connection closed. Browsers send a few KiB; nginx's own default limit is 32 KiB in 4 lines."""
+"""A request head (request line and headers) still incomplete past this many bytes is refused
+(400) and its connection closed. h11 checks at each read, so a head that arrives whole in one
+read (at most 256 KiB, asyncio's read size) is still parsed: the bound is that, not 50 MB.
+Browsers send a few KiB; nginx in front allows 4 lines of 8 KiB (scripts/nginx)."""
 
 KEEP_ALIVE_SECONDS = 5
 """An idle keep-alive connection is closed after this long."""

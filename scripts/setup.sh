@@ -8,8 +8,9 @@ VENV="$REPO/.venv"
 # Debian/Ubuntu packages. WeasyPrint needs Pango; libharfbuzz-subset0 makes font subsetting
 # fast and byte-stable; the fonts render Latin and Malayalam without fetching anything.
 RUNTIME_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core)
-# The browser tests drive Debian's Chromium; pdftoppm turns summaries into pictures.
-TEST_PACKAGES=(chromium poppler-utils)
+# The browser tests drive Debian's Chromium; pdftoppm turns summaries into pictures; the
+# serving tests put a real nginx in front and count rate limits of several workers in Redis.
+TEST_PACKAGES=(chromium poppler-utils nginx redis-server)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -68,7 +68,8 @@ from service.web.problems import (
     http_exception_handler,
     unexpected_error_handler,
 )
-from service.web.rate_limits import rate_limit_middleware
+from service.web.proxies import ProxiedConnection
+from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
 from service.web.request_ids import RequestIdMiddleware
 from service.web.security import SecurityHeadersMiddleware
 from service.web.static_files import StaticFolder
@@ -167,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_age=12 * 3600,
     )
     staff_sessions = SessionKeeper(db.get_session, SessionLimits.of(settings))
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             questionnaire,
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff_sessions": Provide(lambda: staff_sessions, use_cache=True, sync_to_thread=False),
         },
         state=State({"clinic": clinic}),
+        stores=rate_limit_stores(settings),
         plugins=[
             SQLAlchemyPlugin(config=db),
             ProblemDetailsPlugin(ProblemDetailsConfig()),
@@ -220,7 +222,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[
             RequestIdMiddleware(),
-            SecurityHeadersMiddleware(behind_https=settings.behind_https),
+            SecurityHeadersMiddleware(),
             patient_session.middleware,
             DefineMiddleware(
                 StaffAuthenticationMiddleware,
@@ -268,3 +270,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=None,
     )
+    app.asgi_handler = ProxiedConnection(
+        app.asgi_handler, settings.trusted_proxies, behind_https=settings.behind_https
+    )
+    return app

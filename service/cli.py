@@ -1,4 +1,4 @@
-"""Command line for staff accounts, tokens and maintenance. Bad input: one line, exit 1."""
+"""Command line: the server, staff accounts, tokens, maintenance. Bad input: one line, exit 1."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from service.retention import (
     purge_intakes,
     sweep_summaries,
 )
+from service.server import serve as run_server
 from service.settings import SettingsError, get_settings
 from service.staff import (
     AccountError,
@@ -96,6 +97,18 @@ def _role(_ctx: click.Context, _param: click.Parameter, value: str) -> Role:
 @click.group()
 def main() -> None:
     """Clinic intake service: staff accounts, tokens and maintenance."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the service as in production; its limits and WORKERS come from the settings."""
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    run_server(settings, host, port)
 
 
 @main.group()

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
 
 _HANDLER_NAME = "service"
+
+
+def _add_process_id(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    # With WORKERS above 1, which server process wrote the line.
+    event["pid"] = os.getpid()
+    return event
+
+
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
+    _add_process_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.PositionalArgumentsFormatter(),

@@ -228,6 +228,12 @@ def get_settings() -> Settings:
     workers = _int("WORKERS", 1, minimum=1)
     if workers > 1 and database_url.get_backend_name() == "sqlite":
         raise SettingsError("WORKERS above 1 needs PostgreSQL: SQLite is served by one process")
+    redis_url = os.environ.get("REDIS_URL", "").strip() or None
+    if workers > 1 and redis_url is None:
+        # Each process would count rate limits on its own: N workers, N times the limit.
+        raise SettingsError(
+            "WORKERS above 1 needs REDIS_URL: the rate limits must be counted across processes"
+        )
     return Settings(
         database_url=database_url,
         var_dir=var_dir,
@@ -261,7 +267,7 @@ def get_settings() -> Settings:
         public_base_url=_public_base_url(),
         trusted_proxies=_trusted_proxies(),
         workers=workers,
-        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        redis_url=redis_url,
         session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30, minimum=1),
         session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1),
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from sqlalchemy.engine import URL
 from service.app import create_app
 from service.settings import get_settings
 from tests.databases import BACKEND, DatabaseFactory, database_factory
+from tests.server import LiveServer, live_server
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""Where several-worker tests count their rate limits (.ci/run starts Redis if it is down)."""
 
 # CI tries the same examples on every run, so a red CI always means the code changed; runs on a
 # developer's machine explore new ones (and keep any failure in .hypothesis/ to replay).
@@ -83,3 +88,18 @@ def app(service_env: dict[str, str]) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def two_workers(service_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Starts `serve` with WORKERS=2 sharing REDIS_URL, with extra settings as keywords.
+    PostgreSQL only: mark the test `postgresql`. `tests.server.clients_on_each_worker` gives a
+    client held on each worker process."""
+    with ExitStack() as running:
+
+        def start(**env: str) -> LiveServer:
+            settings = {"WORKERS": "2", "REDIS_URL": REDIS_URL, "PYTHONUNBUFFERED": "1", **env}
+            log_path = tmp_path / "two-workers.log"
+            return running.enter_context(live_server({**service_env, **settings}, log_path))
+
+        yield start

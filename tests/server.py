@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,26 +36,17 @@ class LiveServer:
 
 
 def start_server(env: Mapping[str, str], log_path: Path, port: int | None = None) -> LiveServer:
-    """Start uvicorn with the app factory; return once it answers, or once it has exited."""
+    """Start `python -m service serve` (the production server); return once it answers, or
+    once it has exited."""
     port = port or free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "service.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
+    command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
     server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 30
+    # Generous: several workers each load the app, on a machine that may be busy.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
         try:
             httpx.get(f"{server.base_url}/health", timeout=5)
@@ -76,3 +69,44 @@ def live_server(env: Mapping[str, str], log_path: Path) -> Iterator[LiveServer]:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+def pid_serving(server: LiveServer, client: httpx.Client) -> int:
+    """The pid of the worker process that answers on `client`'s (kept-alive) connection."""
+    request_id = uuid.uuid4().hex
+    assert client.get("/health", headers={"X-Request-ID": request_id}).status_code == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in server.log().splitlines():
+            if request_id in line and line.startswith("{"):
+                return int(json.loads(line)["pid"])
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for request {request_id}")
+
+
+def clients_on_each_worker(server: LiveServer, workers: int) -> list[httpx.Client]:
+    """One client per worker process, each holding a kept-alive connection to its worker.
+
+    The kernel hands each new connection to whichever worker accepts first; connections are
+    opened until every worker holds one, and the ones found are kept busy meanwhile (an idle
+    connection is closed after seconds). Use them at once; close them after."""
+    deadline = time.monotonic() + 90
+    while server.log().count("Application startup complete") < workers:
+        assert time.monotonic() < deadline, f"{workers} workers did not start:\n{server.log()}"
+        time.sleep(0.2)
+    found: dict[int, httpx.Client] = {}
+    while len(found) < workers:
+        assert time.monotonic() < deadline, f"only {len(found)} of {workers} workers answered"
+        for kept in found.values():
+            kept.get("/health")
+        client = httpx.Client(
+            base_url=server.base_url,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            timeout=30,
+        )
+        pid = pid_serving(server, client)
+        if pid in found:
+            client.close()
+        else:
+            found[pid] = client
+    return list(found.values())

@@ -211,3 +211,17 @@ def test_an_unmigrated_database_says_what_to_run(
     env = {**service_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
     result = cli(env, "tokens", "create", "x", "--role", "doctor")
     assert_one_clear_line(result, "run `alembic upgrade head`")
+
+
+@pytest.mark.parametrize(
+    ("database_url", "expected"),
+    [
+        ("postgresql://clinic@127.0.0.1:5432/clinic", "WORKERS above 1 needs REDIS_URL"),
+        ("sqlite:///var/clinic.sqlite3", "WORKERS above 1 needs PostgreSQL"),
+    ],
+)
+def test_serve_refuses_several_workers_that_would_count_limits_apart(
+    tmp_path: Path, database_url: str, expected: str
+) -> None:
+    env = {"DATABASE_URL": database_url, "VAR_DIR": str(tmp_path), "WORKERS": "2"}
+    assert_one_clear_line(cli(env, "serve", "--port", "1"), expected)

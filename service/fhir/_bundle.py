@@ -63,9 +63,9 @@ def intake_bundle(
     """The intake as a `collection` Bundle (its red flags and status history must be loaded).
 
     Every resource has a `urn:uuid` fullUrl derived from the intake id, so exporting the same
-    intake twice gives the same references. `service_url` (this service's own address, as the
-    caller reached it) makes the PDF's link absolute, so a system that imports the Bundle can
-    fetch it.
+    intake twice gives the same references. `service_url` (PUBLIC_BASE_URL, never the request's
+    `Host`) makes the PDF's link absolute, so a system that imports the Bundle can fetch it;
+    without it the link is relative to the service (`/api/v1/intakes/{id}/summary.pdf`).
     """
     pdf_url = service_url.rstrip("/") + summary_pdf_path(intake.id)
     return _Export(intake, clinic, Systems(identifier_system), now, pdf_url).bundle()

@@ -24,10 +24,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 class SecurityHeadersMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, *, behind_https: bool) -> None:
+    def __init__(self) -> None:
         self.headers = {
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
             "X-Content-Type-Options": "nosniff",
@@ -36,15 +39,19 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
             "Cross-Origin-Opener-Policy": "same-origin",
             "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
         }
-        if behind_https:
-            self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        # The scheme as `service.web.proxies` decided it: TLS here, at a trusted proxy, or
+        # BEHIND_HTTPS. HSTS over plain HTTP would be ignored by browsers anyway.
+        https = scope["scheme"] == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in self.headers.items():
                     headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

@@ -16,12 +16,14 @@ from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.task import Task
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service.app import create_app
 from service.models import AuditEvent
-from service.settings import DEFAULT_FHIR_IDENTIFIER_SYSTEM, async_database_url
+from service.settings import DEFAULT_FHIR_IDENTIFIER_SYSTEM, async_database_url, get_settings
 from tests.patients import intake_body
 from tests.staff.support import Caller, Client, as_caller, callers
 
@@ -184,13 +186,41 @@ async def test_identifiers_questionnaire_link_patient_and_pdf(
 
     document = only(bundle, "DocumentReference")
     [content] = document["content"]
+    # Without PUBLIC_BASE_URL the link is relative to the service (never made from `Host`).
     assert content["attachment"] == {
         "contentType": "application/pdf",
-        "url": f"http://testserver.local/api/v1/intakes/{intake_id}/summary.pdf",
+        "url": f"/api/v1/intakes/{intake_id}/summary.pdf",
     }
     pdf = await as_caller(client, who["doctor"], "GET", content["attachment"]["url"])
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+@pytest.mark.parametrize("public_base_url", [None, "https://intake.clinic.example"])
+async def test_the_host_header_never_makes_the_pdf_link(
+    service_env: dict[str, str],
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    public_base_url: str | None,
+) -> None:
+    if public_base_url:
+        monkeypatch.setenv("PUBLIC_BASE_URL", public_base_url)
+    get_settings.cache_clear()
+    async with AsyncTestClient(app=create_app()) as client:
+        who = await callers(client, database_url)
+        intake_id = await submit(client)
+        response = await as_caller(
+            client,
+            who["doctor"],
+            "GET",
+            f"/api/v1/intakes/{intake_id}/fhir",
+            headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+        )
+    assert response.status_code == 200, response.text
+    assert "evil.example" not in response.text
+    [content] = only(response.json(), "DocumentReference")["content"]
+    path = f"/api/v1/intakes/{intake_id}/summary.pdf"
+    assert content["attachment"]["url"] == f"{public_base_url or ''}{path}"
 
 
 async def test_every_answered_link_id_is_in_the_questionnaire_response(

@@ -76,6 +76,6 @@ async def intake_fhir(
         clinic,
         identifier_system=settings.fhir_identifier_system,
         now=datetime.now(UTC),
-        service_url=str(request.base_url),
+        service_url=settings.public_base_url or "",
     )
     return bundle.model_dump(mode="json")

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.fhir import FHIR_JSON, intake_bundle
 from service.intake import Clinic
-from service.settings import Settings
 from service.staff import Role
 from service.web.access import audit_read
 from service.web.api.openapi import staff_operation
 from service.web.api.staff import IntakeId, load_intake
+from service.web.dependencies import AppSettings
 
 
 class FhirResource(msgspec.Struct):
@@ -65,7 +65,7 @@ async def intake_fhir(
     intake_id: IntakeId,
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
 ) -> dict[str, Any]:
     """Patient, QuestionnaireResponse, RiskAssessment, one Flag per current red flag, the
     queue's Task and a DocumentReference to the PDF summary. The read is audited."""

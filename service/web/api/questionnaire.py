@@ -11,9 +11,9 @@ from litestar.params import FromQuery
 from service.fhir import questionnaire_canonical
 from service.intake import Clinic
 from service.questionnaire import to_fhir_questionnaire
-from service.settings import Settings
 from service.web import language
 from service.web.api.openapi import public_operation
+from service.web.dependencies import AppSettings
 
 
 @get(
@@ -27,7 +27,7 @@ from service.web.api.openapi import public_operation
 async def questionnaire(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
     lang: FromQuery[Literal["en", "ml"] | None] = None,
 ) -> dict[str, Any]:
     """Every item with its linkId, enableWhen, required flag and options; the other language

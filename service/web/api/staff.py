@@ -38,6 +38,7 @@ from service.triage import Priority
 from service.web.access import ALL_STAFF, audit_read, principal_of
 from service.web.api.bodies import json_only
 from service.web.api.openapi import staff_operation
+from service.web.dependencies import AppSettings
 from service.web.problems import FieldError, problem
 
 
@@ -267,7 +268,7 @@ class QueueController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
-        settings: NamedDependency[Settings],
+        settings: AppSettings,
         date_: QueueDay = None,
         status: QueueStatuses = None,
     ) -> list[QueueRow]:
@@ -310,7 +311,7 @@ class QueueController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         clinic: NamedDependency[Clinic],
-        settings: NamedDependency[Settings],
+        settings: AppSettings,
         date_: QueueDay = None,
         status: QueueStatuses = None,
     ) -> Response[str]:

@@ -46,11 +46,11 @@ from service.questionnaire import (
     is_language,
 )
 from service.queue.events import CHANNEL, queue_event
-from service.settings import Settings
 from service.web import language as languages
 from service.web.access import PUBLIC
 from service.web.api.intakes import MAX_BODY
 from service.web.api.summaries import prerender
+from service.web.dependencies import AppSettings
 from service.web.i18n import gettext_for
 from service.web.intake_desk import IntakeDesk
 
@@ -140,7 +140,7 @@ def _form(context: dict[str, Any], status_code: int = 200) -> Template:
 async def intake_form(
     request: Request[Any, Any, Any],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
     lang: FromQuery[str | None] = None,
 ) -> Template:
     """The form in the visit's language; `?lang=` switches it for the rest of the visit."""

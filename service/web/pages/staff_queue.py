@@ -28,6 +28,7 @@ from service.staff import Role
 from service.triage import Priority
 from service.web.access import ALL_STAFF, principal_of, staff
 from service.web.api.staff import load_intake, parse_statuses
+from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
 from service.web.pages.staff_login import NO_STORE, staff_context
 
@@ -97,7 +98,7 @@ async def queue_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
     date_: DayParameter = None,
     status: FromQuery[list[str] | None] = None,
 ) -> Template:
@@ -110,7 +111,7 @@ async def queue_rows(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     clinic: NamedDependency[Clinic],
-    settings: NamedDependency[Settings],
+    settings: AppSettings,
     date_: DayParameter = None,
     status: FromQuery[list[str] | None] = None,
 ) -> Template:
@@ -126,7 +127,7 @@ async def queue_rows(
     opt=staff(*ALL_STAFF),
 )
 async def queue_events(
-    channels: NamedDependency[ChannelsPlugin], settings: NamedDependency[Settings]
+    channels: NamedDependency[ChannelsPlugin], settings: AppSettings
 ) -> ServerSentEvent:
     """Server-sent events: one `queue` event per change (ids and levels only).
 

@@ -40,6 +40,7 @@ from service.web.api.openapi import SECURITY_SCHEMES, StrictBodySchemaPlugin
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
+from service.web.edge import ServiceEdge
 from service.web.health import health
 from service.web.intake_desk import IntakeDesk
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
@@ -56,8 +57,6 @@ from service.web.pages.staff_queue import (
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import http_exception_handler, unexpected_error_handler
 from service.web.rate_limits import rate_limit_middleware
-from service.web.request_ids import RequestIdMiddleware
-from service.web.security import SecurityHeadersMiddleware
 from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
@@ -149,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.behind_https,
         max_age=12 * 3600,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             questionnaire,
@@ -193,8 +192,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             channels,
         ],
         middleware=[
-            RequestIdMiddleware(),
-            SecurityHeadersMiddleware(behind_https=settings.behind_https),
             session.middleware,
             DefineMiddleware(StaffAuthenticationMiddleware, db=db),
             *rate_limit_middleware(settings),
@@ -229,3 +226,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=None,
     )
+    # Around the router and the app's outermost exception handler: every answer, the router's
+    # 404 and 405 and the error answers too, passes the same guards (service.web.edge).
+    app.asgi_handler = ServiceEdge(app.asgi_handler, behind_https=settings.behind_https)
+    return app

@@ -43,6 +43,7 @@ from service.web.api.summaries import summary_pdf
 from service.web.edge import ServiceEdge
 from service.web.health import health
 from service.web.intake_desk import IntakeDesk
+from service.web.origins import SameOriginMiddleware
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
 from service.web.pages.staff_intake import intake_page, override_form
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             channels,
         ],
         middleware=[
+            SameOriginMiddleware(public_base_url=settings.public_base_url),
             session.middleware,
             DefineMiddleware(StaffAuthenticationMiddleware, db=db),
             *rate_limit_middleware(settings),

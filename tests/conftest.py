@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,21 @@ def service_env(
 @pytest.fixture
 def app(service_env: dict[str, str]) -> Litestar:
     return create_app()
+
+
+@pytest.fixture
+def app_with(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Litestar]:
+    """The app on this test's database, with some settings changed: `app_with(NAME="value")`."""
+
+    def make(**env: str) -> Litestar:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return create_app()
+
+    return make
 
 
 @pytest.fixture

@@ -20,8 +20,6 @@ from litestar.testing import AsyncTestClient
 from litestar.types import Receive, Scope
 from litestar.types import Send as ASGISend
 
-from service.app import create_app
-from service.settings import get_settings
 from service.web.access import PUBLIC
 from service.web.edge import CONTENT_SECURITY_POLICY, ServiceEdge
 from tests.patients import intake_body
@@ -64,12 +62,8 @@ CASES: dict[str, tuple[int, Send]] = {
 
 
 @pytest.fixture
-async def edge_client(
-    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Client]:
-    monkeypatch.setenv("INTAKE_RATE_LIMIT_PER_MINUTE", "1")
-    get_settings.cache_clear()
-    app: Litestar = create_app()
+async def edge_client(app_with: Callable[..., Litestar]) -> AsyncIterator[Client]:
+    app = app_with(INTAKE_RATE_LIMIT_PER_MINUTE="1")
     app.register(unexpected_error)
     async with AsyncTestClient(app=app) as client:
         yield client

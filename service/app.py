@@ -48,8 +48,10 @@ from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
 from service.web.cookies import CookieNames
+from service.web.edge import ServiceEdge
 from service.web.health import health
 from service.web.intake_desk import IntakeDesk
+from service.web.origins import SameOriginMiddleware
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
 from service.web.pages.staff_intake import intake_page, override_form
@@ -70,8 +72,6 @@ from service.web.problems import (
 )
 from service.web.proxies import ProxiedConnection
 from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
-from service.web.request_ids import RequestIdMiddleware
-from service.web.security import SecurityHeadersMiddleware
 from service.web.static_files import StaticFolder
 from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
@@ -221,8 +221,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             channels,
         ],
         middleware=[
-            RequestIdMiddleware(),
-            SecurityHeadersMiddleware(),
+            SameOriginMiddleware(public_base_url=settings.public_base_url),
             patient_session.middleware,
             DefineMiddleware(
                 StaffAuthenticationMiddleware,
@@ -270,7 +269,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=None,
     )
+    # Around the router and the app's outermost exception handler: every answer, the router's
+    # 404 and 405 and the error answers too, passes the same guards (service.web.edge). The
+    # trusted-proxy rules go outside it, so the edge sees the client and scheme they decide.
     app.asgi_handler = ProxiedConnection(
-        app.asgi_handler, settings.trusted_proxies, behind_https=settings.behind_https
+        ServiceEdge(app.asgi_handler), settings.trusted_proxies, behind_https=settings.behind_https
     )
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 
 import structlog
 
@@ -64,7 +65,7 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-    # Our own `request` line (service.web.request_ids) logs each request, with its request id;
+    # Our own `request` line (service.web.edge) logs each request, with its request id;
     # uvicorn's access line would repeat it, and uvicorn writes one whenever that logger has a
     # handler, --no-access-log or not.
     logging.getLogger("uvicorn.access").disabled = True
@@ -73,3 +74,10 @@ def configure_logging(level: str = "INFO") -> None:
     # httpx names every webhook URL it posts to (a receiver's URL may carry its own token).
     for noisy in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def raised_at(error: BaseException) -> list[str]:
+    """Where `error` was raised (its last three frames), for a log line. Never the error's text:
+    it can quote answers or SQL parameters."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    return [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames]

@@ -85,6 +85,21 @@ def app(service_env: dict[str, str]) -> Litestar:
 
 
 @pytest.fixture
+def app_with(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Litestar]:
+    """The app on this test's database, with some settings changed: `app_with(NAME="value")`."""
+
+    def make(**env: str) -> Litestar:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return create_app()
+
+    return make
+
+
+@pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client

@@ -6,7 +6,6 @@ or other patients' data ever reach a response: unexpected errors are logged by c
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -32,6 +31,7 @@ from litestar.status_codes import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from service.logs import raised_at
 from service.queue.listing import DayOutOfRangeError
 from service.web.error_pages import error_page
 
@@ -139,12 +139,11 @@ def day_out_of_range_handler(
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The class, the place and the route only: an exception's text can quote answers or SQL.
-    frames = traceback.extract_tb(exc.__traceback__)[-3:]
     log.error(
         "unexpected error",
         error=type(exc).__name__,
         path=request.scope["path"],
-        where=[f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames],
+        where=raised_at(exc),
     )
     if _wants_problem_json(request):
         if _database_unavailable(exc):

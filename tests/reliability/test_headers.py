@@ -1,8 +1,9 @@
-"""Security headers and cookie flags on every route of the route table, pages first of all.
+"""Security headers, `no-store` and cookie flags on every route of the route table.
 
 The routes come from the app's own route table, so a page added later is checked too. Each is
 called by a caller it admits (so the real page is rendered, not a refusal) and by an anonymous
-one (so refusals and redirects are checked as well).
+one (so refusals and redirects are checked as well). Every answer but a static file's must say
+`Cache-Control: no-store`: pages, JSON, FHIR, PDF and CSV all carry patient data.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from service.app import create_app
 from service.settings import get_settings
 from service.staff import Role
 from service.web.access import allowed_roles
+from service.web.edge import STATIC_PREFIX
 from tests.patients import intake_body
 from tests.staff.support import Caller, Client, as_caller, callers, make_staff, sign_in
 from tests.staff.test_access_matrix import concrete, routes
@@ -37,7 +39,9 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return found
 
 
-def check_headers(headers: dict[str, str], *, behind_https: bool, outcome: str) -> None:
+def check_headers(
+    headers: dict[str, str], *, behind_https: bool, outcome: str, static: bool = False
+) -> None:
     policy = _directives(headers.get("content-security-policy", ""))
     assert policy.get("frame-ancestors") == ["'none'"], outcome
     scripts = policy.get("script-src", policy.get("default-src"))
@@ -47,6 +51,10 @@ def check_headers(headers: dict[str, str], *, behind_https: bool, outcome: str) 
     assert all(source == "'self'" or source.startswith("'nonce-") for source in scripts), outcome
     assert headers.get("x-content-type-options") == "nosniff", outcome
     assert headers.get("referrer-policy") == "no-referrer", outcome
+    if static:  # the same file for everyone: it keeps its own caching
+        assert "no-store" not in headers.get("cache-control", ""), outcome
+    else:
+        assert headers.get("cache-control") == "no-store", outcome
     if behind_https:
         assert headers.get("strict-transport-security") == HSTS, outcome
     else:
@@ -115,7 +123,10 @@ async def _check_every_route(
             body = {"json": {}} if url.startswith("/api/") and method == "POST" else {"data": {}}
             response = await as_caller(client, caller, method, url, **body)
             outcome = f"{caller.name} {method} {url} -> {response.status_code}"
-            check_headers(dict(response.headers), behind_https=behind_https, outcome=outcome)
+            static = url.startswith(STATIC_PREFIX)
+            check_headers(
+                dict(response.headers), behind_https=behind_https, outcome=outcome, static=static
+            )
             check_cookies(
                 response.headers.get_list("set-cookie"), behind_https=behind_https, outcome=outcome
             )

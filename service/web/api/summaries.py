@@ -72,12 +72,13 @@ async def summary_pdf(
     summaries: NamedDependency[SummaryRenderer],
 ) -> Response[bytes]:
     """Rendered off the event loop and cached per intake revision, with a strong ETag. Each
-    read is audited, a conditional one (304) too."""
+    read is audited, a conditional one (304) too. Browsers keep no copy (`no-store`, from
+    service.web.edge); the ETag is for clients that keep their own."""
     intake = await load_intake(db_session, intake_id)
     summary = summary_of(intake, clinic)
     await audit_read(db_session, request, "intake.summary_viewed", intake.id)
     etag = summaries.etag_of(summary)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    headers = {"ETag": etag}
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     try:

@@ -9,10 +9,10 @@ cookie must have an `Origin` equal to the service's own, or else a `Sec-Fetch-Si
 `same-origin` or `none`. A request with neither header does not come from a browser that could
 be misled, and passes; one without cookies has no session to misuse (bearer-token clients).
 
-Under our `Referrer-Policy: no-referrer`, browsers send `Origin: null` even from our own pages;
-`null` then counts as no Origin, and `Sec-Fetch-Site` decides. Browsers send `Sec-Fetch-Site`
-to https addresses and to localhost only: a null Origin without it is refused, so pages served
-over plain http to another address cannot send forms (serve them behind TLS).
+Our pages send `Referrer-Policy: same-origin`, so browsers name our origin on our own forms
+(under `no-referrer` they send `Origin: null`). A `null` Origin (a privacy setting, a sandboxed
+frame) counts as no Origin, and `Sec-Fetch-Site` decides; browsers send that to https addresses
+and localhost only, so a null Origin without it is refused.
 
 The service's own origin is `PUBLIC_BASE_URL` when it is set; otherwise the request's own scheme
 (as the ASGI server, or a trusted proxy's `X-Forwarded-Proto` before this runs, set it) and
@@ -38,8 +38,7 @@ log = structlog.get_logger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
-# Our own pages send `Origin: null`: `Referrer-Policy: no-referrer` hides the origin of their
-# forms as well. Browsers then tell by `Sec-Fetch-Site`.
+# Sent under `Referrer-Policy: no-referrer` and by privacy settings; then `Sec-Fetch-Site` tells.
 OPAQUE_ORIGIN = "null"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

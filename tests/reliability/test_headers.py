@@ -50,7 +50,7 @@ def check_headers(
     assert "'unsafe-eval'" not in scripts, outcome
     assert all(source == "'self'" or source.startswith("'nonce-") for source in scripts), outcome
     assert headers.get("x-content-type-options") == "nosniff", outcome
-    assert headers.get("referrer-policy") == "no-referrer", outcome
+    assert headers.get("referrer-policy") == "same-origin", outcome
     if static:  # the same file for everyone: it keeps its own caching
         assert "no-store" not in headers.get("cache-control", ""), outcome
     else:

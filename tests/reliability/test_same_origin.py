@@ -41,7 +41,7 @@ SAME_ORIGIN = [
     {"origin": "HTTP://TestServer.Local:80"},
     {"sec-fetch-site": "same-origin"},
     {"sec-fetch-site": "none"},
-    # What Chromium sends from our own pages under `Referrer-Policy: no-referrer`.
+    # What Chromium sends from a page under `Referrer-Policy: no-referrer`.
     {"origin": "null", "sec-fetch-site": "same-origin"},
     {},
 ]

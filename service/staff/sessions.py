@@ -217,11 +217,19 @@ def _forget(session: Session, _previous: Any) -> None:
     session.info.pop(_ENDED, None)
 
 
-async def active_sessions(db: AsyncSession, user_id: UUID) -> list[StaffSession]:
-    """A staff member's live sessions, the latest used first (limits are checked on use)."""
+async def active_sessions(
+    db: AsyncSession, user_id: UUID, limits: SessionLimits, now: datetime
+) -> list[StaffSession]:
+    """A staff member's live sessions, the latest used first. A row past a limit is ended
+    only when it is next used, so the limits are applied here too: it is not signed in now."""
     found = await db.scalars(
         select(StaffSession)
-        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .where(
+            StaffSession.user_id == user_id,
+            StaffSession.ended_at.is_(None),
+            StaffSession.last_seen_at > now - limits.idle,
+            StaffSession.created_at > now - limits.absolute,
+        )
         .order_by(StaffSession.last_seen_at.desc())
     )
     return list(found)

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 import pytest
@@ -225,6 +226,40 @@ async def test_the_sessions_page_lists_and_ends_only_ones_own(
     assert (await opens(client, laptop))[:2] == (401, 303)
     assert (await opens(client, desk))[:2] == (200, 200)
     assert await end_events(database_url) == ["ended_by_owner"]
+
+
+async def test_the_sessions_page_leaves_out_sessions_past_their_limits(
+    client: Client, database_url: URL
+) -> None:
+    await make_staff(database_url)
+    idle = await signed_in(client, "doctor@clinic.test")
+    old = await signed_in(client, "doctor@clinic.test")
+    desk = await signed_in(client, "doctor@clinic.test")
+    now = datetime.now(UTC)
+    ids = {}
+    for name, cookies in (("idle", idle), ("old", old), ("desk", desk)):
+        client.cookies = httpx.Cookies(cookies)
+        ids[name] = set(_listed((await client.get("/staff/sessions")).text))
+    # A page lists the other sessions: the one missing from a browser's own list is its own.
+    [idle_id] = ids["desk"] - ids["idle"]
+    [old_id] = ids["desk"] - ids["old"]
+    await in_database(
+        database_url,
+        update(StaffSession)
+        .where(StaffSession.id == UUID(idle_id))
+        .values(last_seen_at=now - timedelta(minutes=31)),
+    )
+    await in_database(
+        database_url,
+        update(StaffSession)
+        .where(StaffSession.id == UUID(old_id))
+        .values(created_at=now - timedelta(hours=13)),
+    )
+    client.cookies = httpx.Cookies(desk)
+    page = await client.get("/staff/sessions")
+    assert page.status_code == 200
+    assert _listed(page.text) == []  # both past a limit: not "signed in now"
+    assert page.text.count("(this browser)") == 1
 
 
 async def test_sign_out_everywhere_else_keeps_only_this_browser(

@@ -18,7 +18,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.intake import Clinic
-from service.staff.sessions import SessionEnd, active_sessions, by_id, end_sessions, of_user
+from service.staff.sessions import (
+    SessionEnd,
+    SessionLimits,
+    active_sessions,
+    by_id,
+    end_sessions,
+    of_user,
+)
 from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
@@ -37,7 +44,9 @@ async def sessions_page(
     """An API token has no sessions: its list is empty."""
     principal = principal_of(request)
     current = session_of(request)
-    sessions = await active_sessions(db_session, principal.id) if current else []
+    limits = SessionLimits.of(settings)
+    now = datetime.now(UTC)
+    sessions = await active_sessions(db_session, principal.id, limits, now) if current else []
     context = staff_context(
         clinic,
         request,

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from service.origin import parse_origin
+
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: templates, migrations and `alembic.ini` live here."""
 
@@ -165,18 +167,14 @@ def _public_base_url() -> str | None:
     raw = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     if not raw:
         return None
-    scheme, sep, rest = raw.partition("://")
-    if (
-        scheme not in {"http", "https"}
-        or not sep
-        or not rest
-        or any(char in rest for char in " /?#@\\")
-    ):
+    scheme, _, rest = raw.partition("://")
+    # Checked by hand too: `urlsplit` lets a space, a backslash or an empty `?` or `#` through.
+    if parse_origin(raw) is None or any(char in rest for char in " /?#@\\"):
         raise SettingsError(
             "PUBLIC_BASE_URL must be an origin such as 'https://intake.clinic.example' "
-            f"(scheme and host, no path), not {raw!r}"
+            f"(scheme, host and an optional port from 1 to 65535; no path), not {raw!r}"
         )
-    return f"{scheme}://{rest.lower()}"
+    return f"{scheme.lower()}://{rest.lower()}"
 
 
 def _trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -1,4 +1,5 @@
-"""Starting the real server: on a migrated database it serves, on an unmigrated one it refuses."""
+"""Starting the real server: on a migrated database it serves, on an unmigrated one it refuses;
+settings it cannot run with (a PUBLIC_BASE_URL that is no origin) stop it with a clear message."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from service.database import sqlalchemy_config
-from service.settings import get_settings
+from service.settings import SettingsError, get_settings
 from tests.databases import DatabaseFactory
 from tests.server import live_server
 
@@ -54,3 +55,47 @@ async def test_sqlite_runs_with_durable_pragmas(
         await engine.dispose()
         get_settings.cache_clear()
     assert value == expected
+
+
+def _public_base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> str | None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'clinic.sqlite3'}")
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("PUBLIC_BASE_URL", value)
+    get_settings.cache_clear()
+    try:
+        return get_settings().public_base_url
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://intake.clinic.example:abc",
+        "https://intake.clinic.example:99999",
+        "https://intake.clinic.example:0",
+        "https://intake.clinic.example/intake",
+        "ftp://intake.clinic.example",
+        "https://",
+        "https://user@intake.clinic.example",
+    ],
+)
+def test_a_public_base_url_that_is_no_origin_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # Accepted, a bad port made the same-origin check fall back to the Host header unseen.
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL must be an origin"):
+        _public_base_url(tmp_path, monkeypatch, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://Intake.Clinic.example/", "https://intake.clinic.example"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_a_public_base_url_is_an_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    assert _public_base_url(tmp_path, monkeypatch, value) == expected

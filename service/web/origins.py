@@ -25,8 +25,6 @@ CSRF check, and its refusal is answered by the app's exception handler like any 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import structlog
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
@@ -34,31 +32,14 @@ from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import HTTP_403_FORBIDDEN
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from service.origin import Origin, parse_origin
+
 log = structlog.get_logger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
 # Sent under `Referrer-Policy: no-referrer` and by privacy settings; then `Sec-Fetch-Site` tells.
 OPAQUE_ORIGIN = "null"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-Origin = tuple[str, str, int]
-
-
-def parse_origin(value: str) -> Origin | None:
-    """`scheme://host[:port]` as (scheme, host, port), both spellings of a default port alike;
-    None for anything else (`null`, a path, a bad port)."""
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.path or parts.query:
-        return None
-    if parts.username is not None or parts.fragment:
-        return None
-    return scheme, parts.hostname, port or _DEFAULT_PORTS[scheme]
 
 
 class SameOriginMiddleware(ASGIMiddleware):

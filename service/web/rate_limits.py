@@ -8,20 +8,83 @@ One process counts in its memory. With `REDIS_URL` the counts live in Redis, so 
 process adds to the same budget (`WORKERS` above 1 requires it). Their keys are prefixed by a
 digest of the database URL: two services that share a Redis but not a database (a staging copy,
 each test) do not share budgets.
+
+When Redis cannot be reached, the limits fail open: the request goes on uncounted. An intake
+must never be lost, nor a receptionist kept out, because a counter is down; the sign-in lockout
+after wrong passwords is kept in the database and still holds. Each kind of failure is logged
+as one warning a minute per limit (intake, sign-in), not once per request, so an outage does
+not flood the log. The client gives up after a short timeout and does not retry, so a hung
+Redis slows a request by about a second at most instead of hanging it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import time
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, TypeVar
 
+import structlog
 from litestar import Request
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from litestar.types import Middleware
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from service.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+REDIS_TIMEOUT_SECONDS = 0.5
+"""How long one Redis command may take before the request goes on uncounted."""
+WARN_EVERY_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+class FailOpenRedisStore(RedisStore):
+    """A Redis store whose failures read as "nothing counted yet" (see the module docstring)."""
+
+    def __init__(
+        self, redis: Redis, namespace: str | None = None, handle_client_shutdown: bool = False
+    ) -> None:
+        super().__init__(redis, namespace=namespace, handle_client_shutdown=handle_client_shutdown)
+        self._warned_at: dict[type[BaseException], float] = {}
+
+    async def _or(self, uncounted: T, command: Awaitable[T]) -> T:
+        """The command's result; `uncounted` and a warning now and then if Redis fails."""
+        try:
+            return await command
+        except (RedisError, OSError, TimeoutError) as error:
+            now = time.monotonic()
+            last = self._warned_at.get(type(error))
+            if last is None or now - last >= WARN_EVERY_SECONDS:
+                self._warned_at[type(error)] = now
+                log.warning(
+                    "rate limit not counted: Redis unavailable",
+                    error=type(error).__name__,
+                    store=self.namespace,
+                )
+            return uncounted
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await self._or(None, super().get(key, renew_for))
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        await self._or(None, super().set(key, value, expires_in))
+
+    async def delete(self, key: str) -> None:
+        await self._or(None, super().delete(key))
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self._or(None, super().expires_in(key))
 
 
 def _limits(settings: Settings) -> dict[str, int]:
@@ -63,8 +126,16 @@ def rate_limit_stores(settings: Settings) -> dict[str, Store]:
         return {}
     database = settings.database_url.render_as_string(hide_password=False).encode()
     service = f"clinic-intake-{hashlib.sha256(database).hexdigest()[:16]}"
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), retries=0),
+    )
     return {
-        _store_name(kind): RedisStore.with_client(settings.redis_url, namespace=f"{service}-{kind}")
+        _store_name(kind): FailOpenRedisStore(
+            redis, namespace=f"{service}-{kind}", handle_client_shutdown=True
+        )
         for kind, per_minute in _limits(settings).items()
         if per_minute > 0
     }

@@ -6,8 +6,9 @@ header, but it sends `server: granian` on every answer and cannot be told not to
 #594 is open). uvicorn's h11 parser refuses a header block over `h11_max_incomplete_event_size`
 (400, connection closed) and uvicorn sends no banner with `server_header=False`, but it has no
 timeout at all while a request's head is arriving (its keep-alive timer is cancelled by the
-first byte): half a request line stayed open for as long as we waited. `HeadDeadlineProtocol`
-adds that one missing deadline to uvicorn's own h11 protocol.
+first byte, and for good): half a request line stayed open for as long as we waited.
+`RequestDeadlineProtocol` adds a deadline for the head and one for the body to uvicorn's own h11
+protocol.
 
 Proxy headers are uvicorn's to ignore (`proxy_headers=False`): `service.web.proxies` alone
 decides which peers are believed, from `TRUSTED_PROXIES`.

@@ -3,6 +3,7 @@ closed, no banner, and a client that cannot pick its own address for the rate li
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.server import HEAD_READ_SECONDS
+from service.server import HEAD_READ_SECONDS, REQUEST_READ_SECONDS
+from service.web.api.intakes import MAX_BODY
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 
@@ -31,9 +33,38 @@ def connect(server: LiveServer) -> socket.socket:
 def closed_after(sock: socket.socket) -> float:
     """Seconds until the server closes `sock` (reads until end of stream)."""
     started = time.monotonic()
-    while sock.recv(65536):
-        pass
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        pass  # still open when the socket's timeout ran out: the caller's assertion says so
     return time.monotonic() - started
+
+
+def answer_status(sock: socket.socket) -> int:
+    """Read one whole answer (its head and `Content-Length` body) from `sock`; its status."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before an answer: {received!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "closed in the middle of an answer"
+        body += chunk
+    return int(lines[0].split()[1])
+
+
+def intake_head(length: int) -> bytes:
+    return (
+        b"POST /api/v1/intakes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % length
+    )
 
 
 def test_half_a_request_line_is_closed_within_seconds(server: LiveServer) -> None:
@@ -50,6 +81,52 @@ def test_an_idle_connection_after_an_answer_is_closed_within_seconds(server: Liv
         sock.sendall(b"GET /hea")  # the next request never finishes its first line
         waited = closed_after(sock)
     assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_the_next_request_after_an_early_answer_has_the_head_deadline(server: LiveServer) -> None:
+    """An answer sent before the body is read (a 413 on `Content-Length`) leaves the body to
+    arrive after it; once it has, the next request's head is due like any other."""
+    too_long = MAX_BODY + 1
+    with connect(server) as sock:
+        sock.sendall(intake_head(too_long))
+        assert answer_status(sock) == 413
+        sock.sendall(b"x" * too_long)
+        time.sleep(1)
+        sock.sendall(b"GET / HT")
+        waited = closed_after(sock)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_cut(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(intake_head(1000))
+        started = time.monotonic()
+        sock.settimeout(2)
+        closed = False
+        while not closed and time.monotonic() - started < REQUEST_READ_SECONDS + 15:
+            try:
+                closed = sock.recv(65536) == b""
+            except TimeoutError:
+                sock.sendall(b" ")
+            except ConnectionError:
+                closed = True
+        waited = time.monotonic() - started
+    assert waited < REQUEST_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_a_slow_upload_is_answered_and_its_connection_kept_alive(server: LiveServer) -> None:
+    """A body sent over longer than the head deadline (but well within the request's) is read,
+    answered, and the same connection then serves the next request."""
+    body = json.dumps(intake_body()).encode()
+    pieces = [body[i : i + len(body) // 4 + 1] for i in range(0, len(body), len(body) // 4 + 1)]
+    with connect(server) as sock:
+        sock.sendall(intake_head(len(body)))
+        for piece in pieces:
+            time.sleep((HEAD_READ_SECONDS + 2) / len(pieces))
+            sock.sendall(piece)
+        assert answer_status(sock) == 201
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer_status(sock) == 200
 
 
 def test_a_50_mb_header_is_refused(server: LiveServer) -> None:

@@ -30,3 +30,25 @@ def has_control_characters(text: str, *, multi_line: bool = False) -> bool:
         and character not in allowed
         for character in text
     )
+
+
+# Category Cc is fixed by Unicode's stability policy: C0, DEL and C1.
+_CONTROLS = ((0x00, 0x1F), (0x7F, 0x9F))
+_NONCHARACTERS = (
+    (0xFDD0, 0xFDEF),
+    *((p | 0xFFFE, p | 0xFFFF) for p in range(0, 0x110000, 0x10000)),
+)
+
+
+def refused_characters(*, multi_line: bool = False) -> str:
+    """The contents of a regular-expression class (`[...]`) of what `has_control_characters`
+    refuses, as literal characters, for API schemas: so a schema-driven client or generator
+    knows the rule. Lone surrogates are left out (a JSON string cannot carry one whole)."""
+    allowed = {ord(c) for c in LINE_BREAKS_AND_TABS} if multi_line else set()
+    points = [
+        point
+        for low, high in (*_CONTROLS, *_NONCHARACTERS)
+        for point in range(low, high + 1)
+        if point not in allowed
+    ]
+    return "".join(chr(point) for point in points)

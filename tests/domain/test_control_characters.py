@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.control_characters import has_control_characters
+from service.control_characters import has_control_characters, refused_characters
 
 REFUSED = {
     "NUL": "\x00",
@@ -47,3 +47,16 @@ def test_tabs_and_line_breaks_only_where_text_has_several_lines(separator: str) 
     text = f"first line{separator}second line"
     assert has_control_characters(text)
     assert not has_control_characters(text, multi_line=True)
+
+
+def test_the_schema_class_refuses_exactly_what_the_check_refuses() -> None:
+    # Every code point but the surrogates (a JSON string cannot carry a lone one whole).
+    for multi_line in (False, True):
+        refused = set(refused_characters(multi_line=multi_line))
+        differing = [
+            hex(point)
+            for point in range(0x110000)
+            if not 0xD800 <= point <= 0xDFFF
+            and (chr(point) in refused) != has_control_characters(chr(point), multi_line=multi_line)
+        ]
+        assert differing == [], f"multi_line={multi_line}"

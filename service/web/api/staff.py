@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.control_characters import refused_characters
 from service.intake import Clinic
 from service.intake.override import MAX_REASON, OverrideError, override_priority
 from service.intake.status import IllegalMoveError, change_status
@@ -63,6 +64,11 @@ class StatusChanged(msgspec.Struct):
     status: Status
 
 
+_REFUSED = refused_characters(multi_line=True)
+# Some words, and nothing `has_control_characters` refuses: the schema states the rule.
+_WORDS_WITHOUT_CONTROLS = rf"^[^{_REFUSED}]*[^{_REFUSED}\s][^{_REFUSED}]*$"
+
+
 class PriorityOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
     priority: Priority
     reason: Annotated[
@@ -70,8 +76,9 @@ class PriorityOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=MAX_REASON,
-            pattern=r"\S",
-            description="Why the doctor changes the level: words, not only spaces",
+            pattern=_WORDS_WITHOUT_CONTROLS,
+            description="Why the doctor changes the level: words, not only spaces, and no "
+            "control characters",
         ),
     ]
 

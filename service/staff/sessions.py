@@ -108,12 +108,19 @@ async def open_session(
 
 
 async def live_session(
-    db: AsyncSession, criterion: ColumnElement[bool], limits: SessionLimits, now: datetime
+    db: AsyncSession,
+    criterion: ColumnElement[bool],
+    limits: SessionLimits,
+    now: datetime,
+    *,
+    use: bool = True,
 ) -> LiveSession | None:
     """The live session that `criterion` names, with its active user, in one query.
 
-    One over its limits is ended here (a system event) and answers None; one in use has its
-    last use recorded (at most once per TOUCH_EVERY). The caller commits.
+    One over its limits is ended here (a system event) and answers None. With `use`, a person
+    is using it: its last use is recorded (at most once per TOUCH_EVERY). Without, a page is
+    checking by itself (a live stream, its rows reloading): the session is checked and left
+    as it is, so a screen nobody touches still goes idle. The caller commits.
     """
     row = (
         await db.execute(
@@ -128,7 +135,7 @@ async def live_session(
     if reason := limits.end_reason(session, now):
         await end_sessions(db, reason, audit.SYSTEM, now, by_id(session.id))
         return None
-    if now - session.last_seen_at >= TOUCH_EVERY:
+    if use and now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now
     return LiveSession(session.id, user, session.csrf_hash)
 
@@ -247,9 +254,11 @@ class SessionKeeper:
         self._sessionmaker = sessionmaker
         self.limits = limits
 
-    async def find(self, criterion: ColumnElement[bool], now: datetime) -> LiveSession | None:
+    async def find(
+        self, criterion: ColumnElement[bool], now: datetime, *, use: bool = True
+    ) -> LiveSession | None:
         async with self._sessionmaker() as db:
-            found = await live_session(db, criterion, self.limits, now)
+            found = await live_session(db, criterion, self.limits, now, use=use)
             await db.commit()
             return found
 

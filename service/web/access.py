@@ -1,6 +1,9 @@
 """Who may call each route, checked on the server for every request.
 
-Every route handler declares its access in `opt`: `PUBLIC`, or `staff(Role...)`. One guard,
+Every route handler declares its access in `opt`: `PUBLIC`, or `staff(Role...)`. A staff
+route that a page calls by itself, with nobody at the screen (the live queue's stream and its
+row reloads), says so with `staff(..., session_use=False)`: it checks the session but is not
+its use, so a screen left open still reaches the idle limit. One guard,
 applied to the whole app, enforces it and fails closed: a route that declares nothing answers
 403 to everyone. Callers are staff signed in with the session cookie (a live row of
 `staff_session`, looked up on every request), or API tokens. A second guard binds forms to the
@@ -40,6 +43,7 @@ from service.staff.sessions import LiveSession, SessionKeeper, by_secret
 log = structlog.get_logger(__name__)
 
 ACCESS = "access"
+SESSION_USE = "session_use"  # False on routes a page calls by itself: not a person's use
 PUBLIC: dict[str, Any] = {ACCESS: "public"}
 ALL_STAFF = (Role.RECEPTION, Role.DOCTOR, Role.ADMIN)
 _SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope state
@@ -47,9 +51,15 @@ _SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope
 COMMITTED_STATUSES = range(200, 400)
 
 
-def staff(*roles: Role) -> dict[str, Any]:
-    """`opt` for a route open to these roles only."""
-    return {ACCESS: frozenset(roles)}
+def staff(*roles: Role, session_use: bool = True) -> dict[str, Any]:
+    """`opt` for a route open to these roles only. `session_use=False`: the page calls it by
+    itself, so a staff session is checked but its last use is left alone."""
+    return {ACCESS: frozenset(roles), SESSION_USE: session_use}
+
+
+def counts_as_use(handler: BaseRouteHandler) -> bool:
+    """Whether a request to this handler is a person using their session."""
+    return handler.opt.get(SESSION_USE) is not False
 
 
 def allowed_roles(handler: BaseRouteHandler) -> frozenset[Role] | str | None:
@@ -223,7 +233,9 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         try:
             if bearer:
                 return AuthenticationResult(user=await self._token(bearer, connection), auth=None)
-            session = await self.sessions.find(by_secret(secret), datetime.now(UTC))
+            session = await self.sessions.find(
+                by_secret(secret), datetime.now(UTC), use=counts_as_use(connection.route_handler)
+            )
         except SQLAlchemyError as error:
             log.warning(
                 "cannot check credentials: database unavailable", error=type(error).__name__

@@ -17,6 +17,7 @@ from service.models import StaffSession
 from tests.server import LiveServer, live_server
 from tests.staff.support import csrf_token, in_database, make_staff, sign_in
 from tests.staff.test_live_queue import EventReader
+from tests.staff.test_sessions import last_seen, time_passes
 from tests.test_cli import cli
 
 SIGNED_OUT = "event: signed-out"
@@ -84,6 +85,25 @@ def test_a_session_found_idle_closes_its_stream_at_the_next_keepalive(
         long_ago = datetime.now(UTC) - timedelta(hours=1)
         asyncio.run(in_database(database_url, update(StaffSession).values(last_seen_at=long_ago)))
         closes_signed_out(reader, 20)  # the keepalive comes every 15 seconds
+
+
+def test_a_session_only_an_open_queue_uses_ends_at_the_idle_limit(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path
+) -> None:
+    """The stream's opening and its keepalive checks are not use: a screen left alone with
+    the queue open is signed out when the idle limit passes, and cannot reconnect."""
+    asyncio.run(make_staff(database_url))
+    with live_server(_env(service_env), tmp_path / "server.log") as server:
+        cookies = signed_in(server, "reception@clinic.test")
+        asyncio.run(time_passes(database_url, timedelta(minutes=29)))
+        nearly_idle = asyncio.run(last_seen(database_url))
+        reader = streaming(server, cookies)
+        assert asyncio.run(last_seen(database_url)) == nearly_idle
+        asyncio.run(time_passes(database_url, timedelta(minutes=2)))
+        closes_signed_out(reader, 20)  # the keepalive comes every 15 seconds
+        again = httpx.get(f"{server.base_url}/staff/queue/events", cookies=cookies)
+        assert again.status_code == 303
+        assert again.headers["location"].startswith("/staff/login")
 
 
 @pytest.mark.postgresql

@@ -193,6 +193,57 @@ async def test_last_use_is_written_at_most_once_a_minute(client: Client, databas
     assert seen > datetime.now(UTC) - timedelta(seconds=30)
 
 
+async def time_passes(url: URL, passed: timedelta) -> None:
+    """Every session's times moved back by `passed`: as if that long went by, unslept."""
+    rows = await in_database(
+        url, select(StaffSession.id, StaffSession.created_at, StaffSession.last_seen_at)
+    )
+    for id_, created_at, last_seen_at in rows:
+        assert isinstance(created_at, datetime)
+        assert isinstance(last_seen_at, datetime)
+        await in_database(
+            url,
+            update(StaffSession)
+            .where(StaffSession.id == id_)
+            .values(created_at=created_at - passed, last_seen_at=last_seen_at - passed),
+        )
+
+
+async def last_seen(url: URL) -> object:
+    [(seen,)] = await in_database(url, select(StaffSession.last_seen_at))
+    return seen
+
+
+async def test_the_queue_reloading_its_rows_is_not_use_but_opening_a_page_is(
+    client: Client, database_url: URL
+) -> None:
+    await make_staff(database_url)
+    client.cookies = await signed_in(client, "reception@clinic.test")
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    await in_database(database_url, update(StaffSession).values(last_seen_at=earlier))
+    assert (await client.get("/staff/queue/rows")).status_code == 200
+    assert await last_seen(database_url) == earlier
+    assert (await client.get("/staff/queue")).status_code == 200
+    seen = await last_seen(database_url)
+    assert isinstance(seen, datetime)
+    assert seen > datetime.now(UTC) - timedelta(seconds=30)
+
+
+async def test_a_session_only_the_queue_reloads_ends_at_the_idle_limit(
+    client: Client, database_url: URL
+) -> None:
+    """A reception screen left alone: its rows reload by themselves, nobody uses it."""
+    await make_staff(database_url)
+    client.cookies = await signed_in(client, "reception@clinic.test")
+    await time_passes(database_url, timedelta(minutes=29))
+    assert (await client.get("/staff/queue/rows")).status_code == 200
+    await time_passes(database_url, timedelta(minutes=2))
+    refused = await client.get("/staff/queue/rows", follow_redirects=False)
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/staff/login")
+    assert await ended(database_url) == [("idle", "reception@clinic.test")]
+
+
 def _listed(page: str) -> list[str]:
     return re.findall(r'action="/staff/sessions/([0-9a-f-]{36})/end"', page)
 

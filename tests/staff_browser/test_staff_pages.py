@@ -13,15 +13,21 @@ cause and a fix in its reason: it turns red once the app is fixed, and the mark 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
+from service.models import StaffSession
 from tests.patients import patient_json
+from tests.staff.support import in_database
 from tests.staff_browser.support import (
     ADMIN,
     DOCTOR,
@@ -33,6 +39,7 @@ from tests.staff_browser.support import (
     level_cell,
     not_reloaded,
     now_ms,
+    off_loop,
     references_in_order,
     row,
     run_axe,
@@ -338,6 +345,22 @@ def test_an_anonymous_visitor_signs_in_and_returns_to_the_queue(
     sign_in(page, RECEPTION)
     expect(page).to_have_url(re.compile(r"/staff/queue$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Queue for")
+
+
+def test_a_queue_left_alone_shows_the_sign_in_when_its_session_goes_idle(
+    contexts: Contexts, staff_site: StaffSite
+) -> None:
+    """With its stream down (refused here), the page polls its rows; once the session is idle
+    the rows send it to the sign-in page, and the page shows it instead of a stale queue."""
+    page = contexts().new_page()
+    page.route("**/staff/queue/events", lambda route: route.abort())
+    page.goto("/staff/login")
+    sign_in(page, RECEPTION)
+    expect(page.locator("#live-status")).to_have_attribute("data-live", "no")
+    idle = update(StaffSession).values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31))
+    off_loop(lambda: asyncio.run(in_database(make_url(staff_site.env["DATABASE_URL"]), idle)))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staff sign-in", timeout=15_000)
+    expect(page).to_have_url(re.compile(r"/staff/login\?next=/staff/queue$"))
 
 
 def test_an_anonymous_doctor_returns_to_the_intake_after_signing_in(

@@ -108,7 +108,12 @@ async def queue_page(
     return Template("staff/queue.html", context=context, headers=NO_STORE)
 
 
-@get("/staff/queue/rows", operation_id="queueRows", include_in_schema=False, opt=staff(*ALL_STAFF))
+@get(
+    "/staff/queue/rows",
+    operation_id="queueRows",
+    include_in_schema=False,
+    opt=staff(*ALL_STAFF, session_use=False),  # reloaded by the page's script, nobody's use
+)
 async def queue_rows(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -126,7 +131,7 @@ async def queue_rows(
     "/staff/queue/events",
     operation_id="queueEvents",
     include_in_schema=False,
-    opt=staff(*ALL_STAFF),
+    opt=staff(*ALL_STAFF, session_use=False),  # opened and reopened by the browser by itself
 )
 async def queue_events(
     request: Request[Any, Any, Any],
@@ -140,13 +145,14 @@ async def queue_events(
     connection lives for ever. A stream opened with a staff session ends as soon as that
     session does, with a `signed-out` event: at the notice of its end (sign-out, password
     reset, disable, sign-out everywhere, on any worker), or else at the next keepalive, which
-    checks the session again (an end no notice reached, such as the idle limit).
+    checks the session again (an end no notice reached, such as the idle limit). Neither
+    the stream nor its checks count as use of the session, so an unattended screen goes idle.
     """
     session = session_of(request)
 
     async def still_signed_in() -> bool:
         return session is None or (
-            await staff_sessions.find(by_id(session.id), datetime.now(UTC)) is not None
+            await staff_sessions.find(by_id(session.id), datetime.now(UTC), use=False) is not None
         )
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:

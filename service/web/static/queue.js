@@ -9,16 +9,25 @@
   var rowsUrl = live.getAttribute("data-rows-url");
   var poller = null;
   var refreshing = false;
+  var source = null;
+
+  // The session ended (signed out here or elsewhere, or idle): reloading shows the sign-in page.
+  function signedOut() {
+    if (source) source.close();
+    window.location.reload();
+  }
 
   function refresh() {
     if (refreshing) return;
     refreshing = true;
     fetch(rowsUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
-        if (response.redirected || !response.ok) throw new Error("queue " + response.status);
+        // Sent to the sign-in page: the session ended while the stream was down.
+        if (response.redirected) { signedOut(); return null; }
+        if (!response.ok) throw new Error("queue " + response.status);
         return response.text();
       })
-      .then(function (html) { live.innerHTML = html; })
+      .then(function (html) { if (html !== null) live.innerHTML = html; })
       .catch(function () { if (status) status.textContent = "Could not refresh; retrying."; })
       .finally(function () { refreshing = false; });
   }
@@ -28,13 +37,9 @@
   }
 
   if (!window.EventSource) { poll(); return; }
-  var source = new EventSource(live.getAttribute("data-events-url"));
+  source = new EventSource(live.getAttribute("data-events-url"));
   source.addEventListener("queue", refresh);
-  // The session ended (signed out here or elsewhere, or timed out): show the sign-in page.
-  source.addEventListener("signed-out", function () {
-    source.close();
-    window.location.reload();
-  });
+  source.addEventListener("signed-out", signedOut);
   source.addEventListener("open", function () {
     if (poller !== null) { window.clearInterval(poller); poller = null; refresh(); }
     if (status) status.setAttribute("data-live", "yes");
@@ -42,5 +47,7 @@
   source.addEventListener("error", function () {
     if (status) status.setAttribute("data-live", "no");
     poll();
+    // A reconnect refused (sent to the sign-in page) closes the stream for good: ask now.
+    if (source.readyState === EventSource.CLOSED) refresh();
   });
 })();

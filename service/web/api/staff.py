@@ -330,10 +330,7 @@ class QueueController(Controller):
         return Response(
             queue_csv(entries, clinic.timezone),
             media_type="text/csv",
-            headers={
-                "Content-Disposition": f'attachment; filename="queue-{day.isoformat()}.csv"',
-                "Cache-Control": "no-store",
-            },
+            headers={"Content-Disposition": f'attachment; filename="queue-{day.isoformat()}.csv"'},
         )
 
 

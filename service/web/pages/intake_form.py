@@ -57,7 +57,6 @@ from service.web.intake_desk import IntakeDesk
 log = structlog.get_logger(__name__)
 SESSION_INTAKES = "intakes"  # [{"id", "digest"}] of what this browser sent, newest last
 REMEMBERED_INTAKES = 5
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @cache
@@ -133,7 +132,7 @@ def _form_context(
 
 
 def _form(context: dict[str, Any], status_code: int = 200) -> Template:
-    return Template("intake/form.html", context=context, status_code=status_code, headers=NO_STORE)
+    return Template("intake/form.html", context=context, status_code=status_code)
 
 
 @get("/", operation_id="intakeForm", include_in_schema=False, opt=PUBLIC)
@@ -273,4 +272,4 @@ async def thanks(
         "reference": intake.reference,
         "advice": advice_from_json(intake.advice),
     }
-    return Template("intake/thanks.html", context=context, headers=NO_STORE)
+    return Template("intake/thanks.html", context=context)

@@ -17,7 +17,7 @@ from service.intake import Clinic
 from service.queue.listing import day_bounds
 from service.staff import Role
 from service.web.access import principal_of, staff
-from service.web.pages.staff_login import NO_STORE, staff_context
+from service.web.pages.staff_login import staff_context
 
 DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
 
@@ -38,7 +38,7 @@ async def audit_page(
     audit.record(db_session, principal_of(request).actor, "audit.viewed", rows=len(events))
     await db_session.commit()
     context = staff_context(clinic, request, events=events, day=date_)
-    return Template("staff/audit.html", context=context, headers=NO_STORE)
+    return Template("staff/audit.html", context=context)
 
 
 @get("/staff/audit.csv", operation_id="auditCsv", include_in_schema=False, opt=staff(Role.ADMIN))
@@ -58,5 +58,5 @@ async def audit_csv(
     return Response(
         events_csv(events),
         media_type="text/csv",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -26,7 +26,7 @@ from service.triage import Priority
 from service.web.access import principal_of, staff
 from service.web.api.staff import load_intake
 from service.web.api.summaries import prerender
-from service.web.pages.staff_login import NO_STORE, staff_context
+from service.web.pages.staff_login import staff_context
 from service.web.pages.staff_queue import LEVEL_LABELS, STATUS_LABELS
 
 
@@ -107,9 +107,7 @@ async def intake_page(
     intake = await load_intake(db_session, intake_id)
     audit.record(db_session, principal_of(request).actor, "intake.viewed", intake.id)
     await db_session.commit()
-    return Template(
-        "staff/intake.html", context=_intake_context(request, intake, clinic), headers=NO_STORE
-    )
+    return Template("staff/intake.html", context=_intake_context(request, intake, clinic))
 
 
 @post(
@@ -155,7 +153,6 @@ async def override_form(
             "staff/intake.html",
             context=context,
             status_code=HTTP_422_UNPROCESSABLE_ENTITY,
-            headers=NO_STORE,
         )
     await db_session.commit()
     channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)

@@ -30,7 +30,6 @@ from service.web.dependencies import AppSettings
 from service.web.i18n import gettext_for
 
 HOME = "/staff/queue"
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def staff_context(clinic: Clinic, request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
@@ -66,7 +65,7 @@ async def login_form(
     next_: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Template:
     context = staff_context(clinic, request, next=_safe_next(next_), failed=False)
-    return Template("staff/login.html", context=context, headers=NO_STORE)
+    return Template("staff/login.html", context=context)
 
 
 @post(
@@ -97,9 +96,7 @@ async def login(
             audit.record(db_session, audit.Actor("staff"), "login.failed", email_sha256=typed)
         await db_session.commit()
         context = staff_context(clinic, request, next=target, failed=True, email=email)
-        return Template(
-            "staff/login.html", context=context, status_code=HTTP_401_UNAUTHORIZED, headers=NO_STORE
-        )
+        return Template("staff/login.html", context=context, status_code=HTTP_401_UNAUTHORIZED)
     # A fresh session and a fresh CSRF token: nothing from before sign-in carries over.
     csrf = request.app.csrf_config
     if csrf is None:

@@ -32,7 +32,7 @@ from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.api.staff import load_intake, parse_statuses
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
-from service.web.pages.staff_login import NO_STORE, staff_context
+from service.web.pages.staff_login import staff_context
 
 # Words and a symbol for every level and status: the screen never relies on colour alone.
 LEVEL_LABELS = {
@@ -105,7 +105,7 @@ async def queue_page(
     status: FromQuery[list[str] | None] = None,
 ) -> Template:
     context = await _queue_context(request, db_session, clinic, settings, date_, status)
-    return Template("staff/queue.html", context=context, headers=NO_STORE)
+    return Template("staff/queue.html", context=context)
 
 
 @get(
@@ -124,7 +124,7 @@ async def queue_rows(
 ) -> Template:
     """The alerts and the table body, for the page's script to swap in after an event."""
     context = await _queue_context(request, db_session, clinic, settings, date_, status)
-    return Template("staff/_queue_live.html", context=context, headers=NO_STORE)
+    return Template("staff/_queue_live.html", context=context)
 
 
 @get(
@@ -183,9 +183,7 @@ async def queue_events(
             finally:
                 listening.stop()
 
-    return ServerSentEvent(
-        stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    return ServerSentEvent(stream(), headers={"X-Accel-Buffering": "no"})
 
 
 class _Listening:

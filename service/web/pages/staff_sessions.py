@@ -29,7 +29,7 @@ from service.staff.sessions import (
 from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
-from service.web.pages.staff_login import NO_STORE, staff_context
+from service.web.pages.staff_login import staff_context
 
 SESSIONS_PAGE = "/staff/sessions"
 
@@ -55,7 +55,7 @@ async def sessions_page(
         idle_minutes=settings.session_idle_minutes,
         absolute_hours=settings.session_absolute_hours,
     )
-    return Template("staff/sessions.html", context=context, headers=NO_STORE)
+    return Template("staff/sessions.html", context=context)
 
 
 @post(

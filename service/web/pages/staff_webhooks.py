@@ -14,7 +14,7 @@ from service import audit
 from service.intake import Clinic
 from service.staff import Role
 from service.web.access import principal_of, staff
-from service.web.pages.staff_login import NO_STORE, staff_context
+from service.web.pages.staff_login import staff_context
 from service.webhooks import DeliveryStatus
 from service.webhooks.admin import list_endpoints, recent_deliveries
 
@@ -41,4 +41,4 @@ async def webhooks_page(
         status=status,
         statuses=list(DeliveryStatus),
     )
-    return Template("staff/webhooks.html", context=context, headers=NO_STORE)
+    return Template("staff/webhooks.html", context=context)

@@ -9,11 +9,11 @@ is `http://clinic-desk.test:PORT`, not a potentially trustworthy one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from tests.staff_browser.support import (
     CHROMIUM,
@@ -45,23 +45,33 @@ def test_staff_sign_in_and_out_over_plain_http_by_a_lan_name(
 ) -> None:
     port = urlsplit(staff_site.base_url).port
     context = new_context(lan_browser, f"http://{LAN_NAME}:{port}")
-    posts: list[dict[str, str]] = []
-    context.on(
-        "request",
-        lambda request: posts.append(request.headers) if request.method == "POST" else None,
-    )
     try:
         page: Page = context.new_page()
         page.goto("/staff/login")
-        sign_in(page, RECEPTION)
+        with page.expect_response(_post_to("/staff/login")) as signed_in:
+            sign_in(page, RECEPTION)
         expect(page).to_have_url(re.compile(r"/staff/queue$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Queue for")
-        with page.expect_navigation(wait_until="load"):
+        with page.expect_response(_post_to("/staff/logout")) as signed_out:
             page.get_by_role("button", name="Sign out").click()
-        expect(page).to_have_url(re.compile(r"/staff/login$"))
+        # The sign-in page; the queue page's own script may get there first, asking to come back.
+        expect(page).to_have_url(re.compile(r"/staff/login(\?next=/staff/queue)?$"))
+        posts = [_sent(signed_in.value), _sent(signed_out.value)]
     finally:
         context.close()
-    # What made it pass: the browser named our origin, with no Sec-Fetch-Site to fall back on.
-    assert [(h.get("origin"), h.get("sec-fetch-site")) for h in posts] == [
-        (f"http://{LAN_NAME}:{port}", None)
-    ] * 2
+    # Signed in and out (303 each): the browser named our origin, with no Sec-Fetch-Site to
+    # fall back on.
+    assert posts == [(f"http://{LAN_NAME}:{port}", None, 303)] * 2
+
+
+def _post_to(path: str) -> Callable[[Response], bool]:
+    def matches(response: Response) -> bool:
+        return response.request.method == "POST" and urlsplit(response.url).path == path
+
+    return matches
+
+
+def _sent(response: Response) -> tuple[str | None, str | None, int]:
+    """The request's Origin and Sec-Fetch-Site, and the answer's status."""
+    headers = response.request.headers
+    return headers.get("origin"), headers.get("sec-fetch-site"), response.status

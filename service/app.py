@@ -66,6 +66,7 @@ from service.web.pages.staff_queue import (
 from service.web.pages.staff_sessions import end_other_sessions, end_session, sessions_page
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import (
+    API_PATHS,
     day_out_of_range_handler,
     http_exception_handler,
     unexpected_error_handler,
@@ -77,7 +78,7 @@ from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.
-CSRF_EXEMPT = ["/api/", "/health", "/schema"]
+CSRF_EXEMPT = list(API_PATHS)
 
 log = structlog.get_logger(__name__)
 

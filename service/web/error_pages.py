@@ -48,6 +48,7 @@ def error_page(
         "lang": language,
         "_": _,
         "clinic_name": clinic.name if clinic else "",
+        "status": status,
         "title": _(title),
         "message": _(message),
     }

@@ -19,7 +19,6 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import SQLAlchemyError
@@ -217,7 +216,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=rate_limit_stores(settings),
         plugins=[
             SQLAlchemyPlugin(config=db),
-            ProblemDetailsPlugin(ProblemDetailsConfig()),
             StrictBodySchemaPlugin(),
             channels,
         ],
@@ -245,6 +243,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=_configure_jinja,
         ),
+        # One handler per kind of error, each answering by the request's surface (API: problem
+        # details; pages: the error page). No ProblemDetailsPlugin: the handler it adds for
+        # ProblemDetailsException (raised by code both surfaces share) would win over these,
+        # being for the more specific class, and answer pages in JSON.
         exception_handlers={
             HTTPException: http_exception_handler,
             DayOutOfRangeError: day_out_of_range_handler,

@@ -19,7 +19,6 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import SQLAlchemyError
@@ -66,6 +65,7 @@ from service.web.pages.staff_queue import (
 from service.web.pages.staff_sessions import end_other_sessions, end_session, sessions_page
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import (
+    API_PATHS,
     day_out_of_range_handler,
     http_exception_handler,
     unexpected_error_handler,
@@ -77,7 +77,7 @@ from service.webhooks.worker import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.
-CSRF_EXEMPT = ["/api/", "/health", "/schema"]
+CSRF_EXEMPT = list(API_PATHS)
 
 log = structlog.get_logger(__name__)
 
@@ -216,7 +216,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=rate_limit_stores(settings),
         plugins=[
             SQLAlchemyPlugin(config=db),
-            ProblemDetailsPlugin(ProblemDetailsConfig()),
             StrictBodySchemaPlugin(),
             channels,
         ],
@@ -244,6 +243,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=_configure_jinja,
         ),
+        # One handler per kind of error, each answering by the request's surface (API: problem
+        # details; pages: the error page). No ProblemDetailsPlugin: the handler it adds for
+        # ProblemDetailsException (raised by code both surfaces share) would win over these,
+        # being for the more specific class, and answer pages in JSON.
         exception_handlers={
             HTTPException: http_exception_handler,
             DayOutOfRangeError: day_out_of_range_handler,

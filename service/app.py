@@ -29,12 +29,12 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import Clinic, IntakeWriter
+from service.intake import IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
-from service.queue.listing import DayOutOfRangeError
-from service.queue.live import channels_plugin, session_end_notices
+from service.queue import DayOutOfRangeError, channels_plugin, session_end_notices
 from service.settings import ROOT, Settings, get_settings
 from service.staff.sessions import SessionKeeper, SessionLimits
 from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
@@ -78,7 +78,7 @@ from service.web.problems import (
 from service.web.proxies import ProxiedConnection
 from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
 from service.web.static_files import StaticFolder
-from service.webhooks.worker import DeliveryWorker, WorkerSettings
+from service.webhooks import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.

@@ -32,7 +32,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.logs import raised_at
-from service.queue.listing import DayOutOfRangeError
+from service.queue import DayOutOfRangeError
 from service.web.error_pages import error_page
 
 log = structlog.get_logger(__name__)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import AuditEvent
-from service.queue.export import COLUMNS
+from service.queue import COLUMNS
 from service.settings import async_database_url
 from service.spreadsheet import neutralise
 from tests.staff.support import Client, as_caller, callers

@@ -17,7 +17,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
-from service.intake import Accepted, Clinic, IntakeWriter, submit_intake
+from service.clinic import Clinic
+from service.intake import Accepted, IntakeWriter, submit_intake
 from service.models import Intake
 from service.questionnaire import Language
 from service.settings import async_database_url, get_settings

@@ -1,5 +1,13 @@
 """Intakes: a patient's validated answers, triaged and stored in one transaction."""
 
+from service.intake._for_staff import (
+    IntakeForStaff,
+    PriorityOverride,
+    RaisedFlag,
+    StatusStep,
+    intake_for_staff,
+    raised_flags,
+)
 from service.intake.clinic import Clinic
 from service.intake.stored import (
     ToldAdvice,
@@ -22,14 +30,20 @@ __all__ = [
     "Accepted",
     "Clinic",
     "IdempotencyConflictError",
+    "IntakeForStaff",
     "IntakeWriter",
+    "PriorityOverride",
+    "RaisedFlag",
     "Rejected",
+    "StatusStep",
     "SubmitOutcome",
     "ToldAdvice",
     "advice_from_json",
     "advice_to_json",
     "answers_from_json",
     "answers_to_json",
+    "intake_for_staff",
+    "raised_flags",
     "request_digest",
     "submit_intake",
 ]

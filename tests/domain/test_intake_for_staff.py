@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from service.queue import Status
 from service.triage import Priority, load_advice, load_rule_set
 
 SUBMITTED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+SERVICE = Path(__file__).parents[2] / "service"
 
 
 def _clinic() -> Clinic:
@@ -148,3 +151,20 @@ def test_the_view_is_a_frozen_copy_of_the_row() -> None:
         view.answers["full_name"] = "changed"  # type: ignore[index]
     intake.answers["full_name"] = "changed later"
     assert view.answers["full_name"] == "A Patient"
+
+
+def test_rules_are_looked_up_and_flags_filtered_in_one_place() -> None:
+    """The intake view is the one home of both: a copy elsewhere would drift from it."""
+    copies = {
+        "rule lookup": re.compile(r"for rule in \w+(\.\w+)*\.rule_set\.rules"),
+        "superseded filter": re.compile(r"superseded_at is None"),
+    }
+    found: dict[str, list[str]] = {name: [] for name in copies}
+    for path in sorted(SERVICE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for name, pattern in copies.items():
+            if pattern.search(text):
+                found[name].append(str(path.relative_to(SERVICE)))
+    assert found["rule lookup"] == ["intake/_for_staff.py"]
+    # Re-triage marks the current rows superseded: a write on the rows, not a view of them.
+    assert found["superseded filter"] == ["intake/_for_staff.py", "intake/retriage.py"]

@@ -16,7 +16,6 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.task import Task
 
 from service.clinic import Clinic
-from service.codes import Status
 from service.fhir._codes import (
     BCP47,
     FLAG_CATEGORY,
@@ -27,8 +26,8 @@ from service.fhir._codes import (
     Systems,
 )
 from service.fhir._response import response_items
-from service.intake import answers_from_json
-from service.models import Intake, RedFlag
+from service.intake import IntakeForStaff, RaisedFlag, answers_from_json, intake_for_staff
+from service.models import Intake
 from service.questionnaire import Language, Questionnaire, is_language
 from service.triage import Priority
 
@@ -69,7 +68,8 @@ def intake_bundle(
     without it the link is relative to the service (`/api/v1/intakes/{id}/summary.pdf`).
     """
     pdf_url = service_url.rstrip("/") + summary_pdf_path(intake.id)
-    return _Export(intake, clinic, Systems(identifier_system), now, pdf_url).bundle()
+    view = intake_for_staff(intake, clinic)
+    return _Export(view, clinic, Systems(identifier_system), now, pdf_url).bundle()
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class _Entry:
 
 class _Export:
     def __init__(
-        self, intake: Intake, clinic: Clinic, systems: Systems, now: datetime, pdf_url: str
+        self, intake: IntakeForStaff, clinic: Clinic, systems: Systems, now: datetime, pdf_url: str
     ) -> None:
         self.intake = intake
         self.clinic = clinic
@@ -93,8 +93,7 @@ class _Export:
         self.now = now
         self.language: Language = intake.language if is_language(intake.language) else "en"
         self.answers = answers_from_json(clinic.questionnaire, intake.answers)
-        self.flags = [flag for flag in intake.red_flags if flag.superseded_at is None]
-        self.flags.sort(key=lambda flag: Priority(flag.level).rank)
+        self.flags = intake.current_flags
 
     def url(self, name: str) -> str:
         return f"urn:uuid:{uuid5(self.intake.id, name)}"
@@ -165,11 +164,10 @@ class _Export:
         coding = {"system": self.systems.priority, "code": level.value}
         return {"coding": [{**coding, "display": LEVEL_DISPLAY[level]}], "text": level.value}
 
-    def flag(self, flag: RedFlag, patient: _Entry, response: _Entry) -> Flag:
-        rule = next((rule for rule in self.clinic.rule_set.rules if rule.id == flag.rule_id), None)
-        title = rule.title.en if rule else flag.rule_id
+    def flag(self, flag: RaisedFlag, patient: _Entry, response: _Entry) -> Flag:
+        title = flag.title
         because = ", ".join(sorted(flag.triggering_answers))
-        level = self.level(Priority(flag.level))
+        level = self.level(flag.level)
         return Flag.model_validate(
             {
                 "extension": [
@@ -200,32 +198,34 @@ class _Export:
 
     def risk(self, patient: _Entry, response: _Entry, flags: list[_Entry]) -> RiskAssessment:
         intake = self.intake
-        computed = Priority(intake.computed_priority)
+        override = intake.override
         acting: JsonObject = {
             "outcome": {"text": "The level the clinic acts on"},
             "qualitativeRisk": self.level(intake.priority),
         }
         predictions = [acting]
-        if intake.override_priority is not None:
-            acting["rationale"] = f"Doctor's override: {intake.override_reason or ''}".strip()
+        if override is not None:
+            acting["rationale"] = f"Doctor's override: {override.reason}".strip()
             predictions.append(
                 {
                     "outcome": {"text": "The level the red-flag rules computed"},
-                    "qualitativeRisk": self.level(computed),
+                    "qualitativeRisk": self.level(intake.computed_priority),
                 }
             )
+        # Assessed when a doctor overrode the level, else when the rules ran on submission.
+        assessed = override.at if override and override.at else intake.submitted_at
         method = {"system": self.systems.rule_set, "code": intake.rule_set}
         return RiskAssessment.model_validate(
             {
                 "identifier": [self.intake_identifier()],
                 # An overridden level is the computed assessment amended by a doctor.
-                "status": "amended" if intake.override_priority is not None else "final",
+                "status": "amended" if override is not None else "final",
                 "method": {
                     "coding": [{**method, "version": str(intake.rule_set_version)}],
                     "text": f"Red-flag rules {intake.rule_set} v{intake.rule_set_version}",
                 },
                 "subject": patient.reference,
-                "occurrenceDateTime": (intake.overridden_at or intake.submitted_at).isoformat(),
+                "occurrenceDateTime": assessed.isoformat(),
                 "basis": [response.reference, *(flag.reference for flag in flags)],
                 "prediction": predictions,
             }
@@ -233,8 +233,8 @@ class _Export:
 
     def task(self, patient: _Entry, response: _Entry, risk: _Entry) -> Task:
         intake = self.intake
-        status = Status(intake.status)
-        changes = [change.changed_at for change in intake.status_history]
+        status = intake.status
+        changes = [step.at for step in intake.status_history]
         return Task.model_validate(
             {
                 "identifier": [

@@ -1,5 +1,13 @@
 """Intakes: a patient's validated answers, triaged and stored in one transaction."""
 
+from service.intake._for_staff import (
+    IntakeForStaff,
+    PriorityOverride,
+    RaisedFlag,
+    StatusStep,
+    intake_for_staff,
+    raised_flags,
+)
 from service.intake.stored import (
     ToldAdvice,
     advice_from_json,
@@ -20,14 +28,20 @@ from service.intake.writer import IntakeWriter
 __all__ = [
     "Accepted",
     "IdempotencyConflictError",
+    "IntakeForStaff",
     "IntakeWriter",
+    "PriorityOverride",
+    "RaisedFlag",
     "Rejected",
+    "StatusStep",
     "SubmitOutcome",
     "ToldAdvice",
     "advice_from_json",
     "advice_to_json",
     "answers_from_json",
     "answers_to_json",
+    "intake_for_staff",
+    "raised_flags",
     "request_digest",
     "submit_intake",
 ]

@@ -9,8 +9,8 @@ from datetime import date, datetime
 import phonenumbers
 
 from service.clinic import Clinic
-from service.intake import answers_from_json
-from service.models import Intake, RedFlag
+from service.intake import IntakeForStaff, RaisedFlag, answers_from_json, intake_for_staff
+from service.models import Intake
 from service.questionnaire import AnswerValue, Item, ItemType, Questionnaire, Section, age_on
 from service.summary._areas import load_areas
 from service.summary._labels import load_labels
@@ -22,7 +22,6 @@ from service.summary._view import (
     Patient,
     Summary,
 )
-from service.triage import Priority
 
 # Sections the layout places itself (the brief's linkIds); a section the questionnaire adds
 # later is printed after them under its own title, so no answer is ever left out.
@@ -48,29 +47,31 @@ _MALAYALAM = range(0x0D00, 0x0D80)
 
 
 def summary_of(intake: Intake, clinic: Clinic) -> Summary:
-    """The summary of `intake` as it stands at `intake.revision` (red flags must be loaded).
+    """The summary of `intake` as it stands at `intake.revision` (its red flags and status
+    history must be loaded, as for every view of an intake for staff).
 
     Queue status is left out on purpose: it changes without a new `revision`, and a cached PDF
     must never show a stale one.
     """
+    view = intake_for_staff(intake, clinic)
     questionnaire = clinic.questionnaire
-    answers = answers_from_json(questionnaire, intake.answers)
+    answers = answers_from_json(questionnaire, view.answers)
     words = _Words(questionnaire)
     groups = {
         section.link_id: _group(section, answers, words) for section in questionnaire.sections
     }
     leakage = groups.get(LEAKAGE)
     return Summary(
-        intake_id=str(intake.id),
-        revision=intake.revision,
-        reference=intake.reference,
+        intake_id=str(view.id),
+        revision=view.revision,
+        reference=view.reference,
         edition=edition_of(clinic),
         clinic_name=clinic.name,
-        submitted=_moment(intake.submitted_at, clinic),
-        form_language=LANGUAGE_NAMES.get(intake.language, intake.language),
-        patient=_patient(answers, words, clinic.today(intake.submitted_at)),
-        banner=_banner(intake, clinic),
-        red_flags=_red_flags(intake.red_flags, clinic, words),
+        submitted=_moment(view.submitted_at, clinic),
+        form_language=LANGUAGE_NAMES.get(view.language, view.language),
+        patient=_patient(answers, words, clinic.today(view.submitted_at)),
+        banner=_banner(view, clinic),
+        red_flags=tuple(_flagged(flag, words) for flag in view.current_flags),
         concern=groups.get(CONCERN) or AnswerGroup("Main concern", ()),
         leakage=leakage if leakage and leakage.answers else None,
         signs=tuple(groups[link_id] for link_id in SIGN_SECTIONS if link_id in groups),
@@ -78,13 +79,13 @@ def summary_of(intake: Intake, clinic: Clinic) -> Summary:
         ssri_note=SSRI_NOTE if answers.get(ANTIDEPRESSANT) is True else None,
         fertility=groups.get(FERTILITY) or AnswerGroup("Fertility", ()),
         consent=groups.get(CONSENT) or AnswerGroup("Consent", ()),
-        consent_version=intake.consent_version,
+        consent_version=view.consent_version,
         other=tuple(
             group for link_id, group in groups.items() if link_id not in PLACED and group.answers
         ),
         areas=tuple(area.explored(answers) for area in load_areas()),
-        rule_set=f"{intake.rule_set} v{intake.rule_set_version}",
-        questionnaire_version=intake.questionnaire_version,
+        rule_set=f"{view.rule_set} v{view.rule_set_version}",
+        questionnaire_version=view.questionnaire_version,
     )
 
 
@@ -182,37 +183,28 @@ def _patient(answers: Mapping[str, AnswerValue], words: _Words, today: date) -> 
     )
 
 
-def _banner(intake: Intake, clinic: Clinic) -> Banner:
-    computed = Priority(intake.computed_priority)
-    if intake.override_priority is None:
+def _banner(intake: IntakeForStaff, clinic: Clinic) -> Banner:
+    computed = intake.computed_priority
+    override = intake.override
+    if override is None:
         return Banner(level=computed, computed=computed)
     return Banner(
-        level=Priority(intake.override_priority),
+        level=override.level,
         computed=computed,
-        override_reason=intake.override_reason or "(no reason recorded)",
-        overridden_at=_moment(intake.overridden_at, clinic) if intake.overridden_at else None,
+        override_reason=override.reason or "(no reason recorded)",
+        overridden_at=_moment(override.at, clinic) if override.at else None,
     )
 
 
-def _red_flags(flags: list[RedFlag], clinic: Clinic, words: _Words) -> tuple[FlaggedRule, ...]:
-    rules = {rule.id: rule for rule in clinic.rule_set.rules}
-    current = [flag for flag in flags if flag.superseded_at is None]
-    # Most urgent first; within a level, the rule set's order (the order they were stored in).
-    current.sort(key=lambda flag: Priority(flag.level).rank)
-    flagged = []
-    for flag in current:
-        rule = rules.get(flag.rule_id)
-        flagged.append(
-            FlaggedRule(
-                rule_id=flag.rule_id,
-                level=Priority(flag.level),
-                title=rule.title.en if rule else flag.rule_id,
-                because=_because(flag.triggering_answers, words),
-                rationale=rule.rationale if rule else "",
-                source=rule.source if rule else "",
-            )
-        )
-    return tuple(flagged)
+def _flagged(flag: RaisedFlag, words: _Words) -> FlaggedRule:
+    return FlaggedRule(
+        rule_id=flag.rule_id,
+        level=flag.level,
+        title=flag.title,
+        because=_because(flag.triggering_answers, words),
+        rationale=flag.rationale,
+        source=flag.source,
+    )
 
 
 def _because(triggering: Mapping[str, object], words: _Words) -> tuple[Answer, ...]:

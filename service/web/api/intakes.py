@@ -25,6 +25,7 @@ from service.intake import (
     Accepted,
     IdempotencyConflictError,
     advice_from_json,
+    raised_flags,
     submit_intake,
 )
 from service.models import Intake
@@ -79,22 +80,15 @@ class IntakeReceipt(msgspec.Struct):
 
 def receipt(intake: Intake, clinic: Clinic) -> IntakeReceipt:
     """The 201 body; built from what was stored, so a replay answers exactly as the first time."""
-    titles = {rule.id: rule.title for rule in clinic.rule_set.rules}
     language: Language = "ml" if intake.language == "ml" else "en"
     return IntakeReceipt(
         id=str(intake.id),
         reference=intake.reference,
         priority=Priority(intake.computed_priority),
         red_flags=[
-            RedFlagOut(
-                rule=flag.rule_id,
-                level=Priority(flag.level),
-                title=titles[flag.rule_id].get(language)
-                if flag.rule_id in titles
-                else flag.rule_id,
-            )
-            for flag in intake.red_flags
-            if flag.superseded_at is None
+            RedFlagOut(rule=flag.rule_id, level=flag.level, title=flag.titles.get(language))
+            for flag in raised_flags(intake, clinic)
+            if flag.current
         ],
         advice="\n\n".join(advice_from_json(intake.advice).paragraphs),
         submitted_at=intake.submitted_at,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from service.clinic import Clinic
 from service.control_characters import refused_characters
+from service.intake import intake_for_staff
 from service.intake.override import MAX_REASON, OverrideError, override_priority
 from service.intake.status import IllegalMoveError, change_status
 from service.models import Intake
@@ -152,50 +153,50 @@ async def load_intake(session: AsyncSession, intake_id: UUID) -> Intake:
 
 
 def intake_detail(intake: Intake, clinic: Clinic) -> IntakeDetail:
-    rules = {rule.id: rule for rule in clinic.rule_set.rules}
+    view = intake_for_staff(intake, clinic)
     override = None
-    if intake.override_priority:
+    if view.override is not None:
         override = OverrideDetail(
-            priority=Priority(intake.override_priority),
-            reason=intake.override_reason or "",
-            by=str(intake.override_by) if intake.override_by else None,
-            at=intake.overridden_at,
+            priority=view.override.level,
+            reason=view.override.reason,
+            by=str(view.override.by) if view.override.by else None,
+            at=view.override.at,
         )
     return IntakeDetail(
-        id=str(intake.id),
-        reference=intake.reference,
-        language=intake.language,
-        submitted_at=intake.submitted_at,
-        status=Status(intake.status),
-        priority=intake.priority,
-        computed_priority=Priority(intake.computed_priority),
+        id=str(view.id),
+        reference=view.reference,
+        language=view.language,
+        submitted_at=view.submitted_at,
+        status=view.status,
+        priority=view.priority,
+        computed_priority=view.computed_priority,
         override=override,
         red_flags=[
             RedFlagDetail(
                 rule=flag.rule_id,
-                level=Priority(flag.level),
-                title=rules[flag.rule_id].title.en if flag.rule_id in rules else flag.rule_id,
-                rationale=rules[flag.rule_id].rationale if flag.rule_id in rules else "",
+                level=flag.level,
+                title=flag.title,
+                rationale=flag.rationale,
                 triggering_answers=dict(flag.triggering_answers),
                 rule_set_version=flag.rule_set_version,
-                current=flag.superseded_at is None,
+                current=flag.current,
             )
-            for flag in intake.red_flags
+            for flag in view.red_flags
         ],
-        answers=dict(intake.answers),
+        answers=dict(view.answers),
         status_history=[
             StatusHistoryEntry(
-                from_status=Status(change.from_status) if change.from_status else None,
-                to_status=Status(change.to_status),
-                at=change.changed_at,
-                by=str(change.changed_by) if change.changed_by else None,
+                from_status=step.from_status,
+                to_status=step.to_status,
+                at=step.at,
+                by=str(step.by) if step.by else None,
             )
-            for change in intake.status_history
+            for step in view.status_history
         ],
-        questionnaire_version=intake.questionnaire_version,
-        rule_set=intake.rule_set,
-        rule_set_version=intake.rule_set_version,
-        consent_version=intake.consent_version,
+        questionnaire_version=view.questionnaire_version,
+        rule_set=view.rule_set,
+        rule_set_version=view.rule_set_version,
+        consent_version=view.consent_version,
     )
 
 

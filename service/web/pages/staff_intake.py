@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.clinic import Clinic
+from service.intake import IntakeForStaff, intake_for_staff
 from service.intake.override import OverrideError, override_priority
 from service.models import Intake
 from service.questionnaire import age_on, answer_in_words, question_in_words
@@ -29,7 +30,7 @@ from service.web.api.summaries import prerender
 from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
 
 
-def _age(intake: Intake, clinic: Clinic) -> int | None:
+def _age(intake: IntakeForStaff, clinic: Clinic) -> int | None:
     """Age on the clinic-local day of submission, as the rules saw it."""
     born = intake.answers.get("birth_date")
     if not isinstance(born, str):
@@ -41,7 +42,7 @@ def _intake_context(
     request: Request[Any, Any, Any], intake: Intake, clinic: Clinic, **extra: Any
 ) -> dict[str, Any]:
     questionnaire = clinic.questionnaire
-    rules = {rule.id: rule for rule in clinic.rule_set.rules}
+    view = intake_for_staff(intake, clinic)
 
     def words(link_id: str, value: object) -> tuple[str, str, bool]:
         return (
@@ -54,18 +55,18 @@ def _intake_context(
         (
             section.title.en,
             [
-                words(i.link_id, intake.answers[i.link_id])
+                words(i.link_id, view.answers[i.link_id])
                 for i in section.items
-                if i.link_id in intake.answers
+                if i.link_id in view.answers
             ],
         )
         for section in questionnaire.sections
     ]
     flags = [
         {
-            "title": rules[flag.rule_id].title.en if flag.rule_id in rules else flag.rule_id,
-            "rationale": rules[flag.rule_id].rationale if flag.rule_id in rules else "",
-            "level": Priority(flag.level),
+            "title": flag.title,
+            "rationale": flag.rationale,
+            "level": flag.level,
             "because": [
                 words(link_id, value)
                 if link_id in questionnaire.items
@@ -73,20 +74,19 @@ def _intake_context(
                 for link_id, value in flag.triggering_answers.items()
             ],
         }
-        for flag in intake.red_flags
-        if flag.superseded_at is None
+        for flag in view.current_flags
     ]
     return staff_context(
         clinic,
         request,
-        intake=intake,
+        intake=view,
         sections=[(title, rows) for title, rows in sections if rows],
-        flags=sorted(flags, key=lambda flag: flag["level"].rank),
+        flags=flags,
         level_labels=LEVEL_LABELS,
         status_labels=STATUS_LABELS,
         priorities=list(Priority),
-        computed=Priority(intake.computed_priority),
-        age=_age(intake, clinic),
+        computed=view.computed_priority,
+        age=_age(view, clinic),
         **extra,
     )
 

@@ -1,5 +1,6 @@
 """Intakes: a patient's validated answers, triaged and stored in one transaction."""
 
+from service.intake.actions import IntakeNotFoundError, IntakeService
 from service.intake.clinic import Clinic
 from service.intake.stored import (
     ToldAdvice,
@@ -22,6 +23,8 @@ __all__ = [
     "Accepted",
     "Clinic",
     "IdempotencyConflictError",
+    "IntakeNotFoundError",
+    "IntakeService",
     "IntakeWriter",
     "Rejected",
     "SubmitOutcome",

@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.control_characters import has_control_characters
+from service.intake.outbox import EventType, record_intake_event, record_queue_notice
 from service.models import Intake
 from service.triage import Priority
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
 
 MAX_REASON = 1000
 
@@ -63,4 +62,7 @@ async def override_priority(
             now,
             previous_priority=before.value,
         )
+    else:
+        # The queue and the summary show the override even when the level stayed.
+        record_queue_notice(session, EventType.INTAKE_PRIORITY_CHANGED, intake)
     await session.flush()

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.intake.outbox import EventType, record_intake_event, record_queue_notice
 from service.models import Intake, StatusChange
 from service.queue import Status, can_move
 from service.staff import Principal
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
 
 
 class IllegalMoveError(ValueError):
@@ -56,4 +55,6 @@ async def acknowledge_emergency(
         intake.acknowledged_at = now
         intake.acknowledged_by = by.staff_user_id
         audit.record(session, by.actor, "intake.emergency_acknowledged", intake.id)
+        # Reception screens take the alert down; integrations are not told of it.
+        record_queue_notice(session, EventType.INTAKE_STATUS_CHANGED, intake)
         await session.flush()

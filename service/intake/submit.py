@@ -22,14 +22,13 @@ from sqlalchemy.orm import selectinload
 
 from service import audit
 from service.intake.clinic import Clinic
+from service.intake.outbox import EventType, record_intake_event
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter
 from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.queue import Status
 from service.triage import evaluate, is_emergency_answer, patient_advice
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
 
 PATIENT = audit.Actor("patient")
 

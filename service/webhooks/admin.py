@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.intake.outbox import EventType
 from service.models import WebhookDelivery, WebhookEndpoint
-from service.webhooks.events import DeliveryStatus, EventType
+from service.webhooks.events import DeliveryStatus
 from service.webhooks.receivers import check_url
 from service.webhooks.signing import new_secret
 

@@ -36,10 +36,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.intake.outbox import on_commit
 from service.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from service.settings import Settings
 from service.webhooks.events import DeliveryStatus, webhook_body
-from service.webhooks.outbox import on_commit
 from service.webhooks.retries import RetryPolicy, succeeded
 from service.webhooks.signing import signed_headers
 

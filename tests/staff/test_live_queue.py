@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from service.queue.events import CHANNEL
+from service.intake.outbox import CHANNEL
 from service.queue.live import TolerantAsyncPgChannelsBackend
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import IntakeWriter
+from service.intake import IntakeNotFoundError, IntakeService, IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue import DayOutOfRangeError, channels_plugin, session_end_notices
@@ -54,7 +54,7 @@ from service.web.api.summaries import summary_pdf
 from service.web.cookies import CookieNames
 from service.web.edge import ServiceEdge
 from service.web.health import health
-from service.web.intake_desk import IntakeDesk
+from service.web.intake_effects import intake_effects
 from service.web.origins import SameOriginMiddleware
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
@@ -73,6 +73,7 @@ from service.web.problems import (
     API_PATHS,
     day_out_of_range_handler,
     http_exception_handler,
+    intake_not_found_handler,
     unexpected_error_handler,
 )
 from service.web.proxies import ProxiedConnection
@@ -177,8 +178,10 @@ class Parts:
             staff_sessions=SessionKeeper(db.get_session, SessionLimits.of(settings)),
         )
 
-    def intake_desk(self, db_session: NamedDependency[AsyncSession]) -> IntakeDesk:
-        return IntakeDesk(db_session, self.clinic, self.writer, self.summaries, self.channels)
+    def intakes(self, db_session: NamedDependency[AsyncSession]) -> IntakeService:
+        # One dependency on the request's session: Litestar resolves the dependencies of one
+        # level concurrently, a task each, which cost the busiest route more than its work.
+        return IntakeService(db_session, self.clinic, self.writer)
 
 
 def _parts(app: Litestar) -> Parts:
@@ -227,8 +230,16 @@ async def webhook_worker(app: Litestar) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def live_queue_and_summaries(app: Litestar) -> AsyncIterator[None]:
+    """What follows each committed intake change in this process: the live queue, the PDF."""
+    parts = _parts(app)
+    async with intake_effects(parts.channels, parts.summaries, parts.clinic, parts.settings)(app):
+        yield
+
+
+@asynccontextmanager
 async def session_ends(app: Litestar) -> AsyncIterator[None]:
-    """Ended staff sessions close their open live-queue streams (service.queue.live)."""
+    """Ended staff sessions close their open live-queue streams (service.queue)."""
     parts = _parts(app)
     async with session_end_notices(parts.channels, parts.settings)(app):
         yield
@@ -255,7 +266,15 @@ class ClinicCore(InitPlugin):
         _configure_live_queue(app_config, parts)
         app_config.stores = rate_limit_stores(self.settings)
         app_config.lifespan.extend(
-            [schema_guard, summary_workers, intake_writer, webhook_worker, session_ends]
+            [
+                schema_guard,
+                summary_workers,
+                # Outlives the writer, whose last commits at shutdown still reach the queue.
+                live_queue_and_summaries,
+                intake_writer,
+                webhook_worker,
+                session_ends,
+            ]
         )
         return app_config
 
@@ -284,7 +303,7 @@ def _configure_dependencies(app_config: AppConfig, parts: Parts) -> None:
             "clinic": once(parts.clinic),
             "settings": once(parts.settings),
             "summaries": once(parts.summaries),
-            "intake_desk": Provide(parts.intake_desk, sync_to_thread=False),
+            "intakes": Provide(parts.intakes, sync_to_thread=False),
             "staff_sessions": once(parts.staff_sessions),
         }
     )
@@ -342,6 +361,7 @@ def _configure_errors(app_config: AppConfig) -> None:
         {
             HTTPException: http_exception_handler,
             DayOutOfRangeError: day_out_of_range_handler,
+            IntakeNotFoundError: intake_not_found_handler,
             Exception: unexpected_error_handler,
         }
     )

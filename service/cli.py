@@ -18,7 +18,8 @@ from service import audit
 from service.backup import BackupError, backup_sqlite
 from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
+from service.intake import IntakeService
+from service.intake.retriage import RetriageReport, count_open
 from service.questionnaire import QuestionnaireError, load_questionnaire
 from service.retention import (
     RetentionError,
@@ -260,7 +261,7 @@ def retriage() -> None:
         with click.progressbar(
             length=total, label="Re-triaging open intakes", file=sys.stderr
         ) as bar:
-            return await retriage_open_intakes(session, clinic, datetime.now(UTC), bar.update)
+            return await IntakeService(session, clinic).retriage(datetime.now(UTC), bar.update)
 
     report = _run(work)
     click.echo(

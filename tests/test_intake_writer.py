@@ -259,9 +259,9 @@ async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intak
 async def test_the_api_and_the_form_store_through_the_app_s_writer(
     app: Litestar, client: AsyncTestClient[Litestar]
 ) -> None:
-    # The writer the handlers are given: the one their `intake_desk` dependency holds (made
+    # The writer the handlers are given: the one their `intakes` dependency holds (made
     # here without a request session, which reaching the writer does not need).
-    writer = app.dependencies["intake_desk"].dependency(None).writer
+    writer = app.dependencies["intakes"].dependency(None).writer
     response = await client.post("/api/v1/intakes", json=intake_body())
     assert response.status_code == 201, response.text
     assert writer.commits == 1

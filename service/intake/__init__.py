@@ -8,6 +8,7 @@ from service.intake._for_staff import (
     intake_for_staff,
     raised_flags,
 )
+from service.intake.actions import IntakeNotFoundError, IntakeService
 from service.intake.stored import (
     ToldAdvice,
     advice_from_json,
@@ -29,6 +30,8 @@ __all__ = [
     "Accepted",
     "IdempotencyConflictError",
     "IntakeForStaff",
+    "IntakeNotFoundError",
+    "IntakeService",
     "IntakeWriter",
     "PriorityOverride",
     "RaisedFlag",

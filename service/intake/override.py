@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import audit
 from service.codes import EventType
 from service.control_characters import has_control_characters
+from service.intake.outbox import record_intake_event, record_queue_notice
 from service.models import Intake
 from service.triage import Priority
-from service.webhooks import record_intake_event
 
 MAX_REASON = 1000
 
@@ -63,4 +63,7 @@ async def override_priority(
             now,
             previous_priority=before.value,
         )
+    else:
+        # The queue and the summary show the override even when the level stayed.
+        record_queue_notice(session, EventType.INTAKE_PRIORITY_CHANGED, intake)
     await session.flush()

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.codes import EventType, Status, can_move
+from service.intake.outbox import record_intake_event, record_queue_notice
 from service.models import Intake, StatusChange
 from service.staff import Principal
-from service.webhooks import record_intake_event
 
 
 class IllegalMoveError(ValueError):
@@ -55,4 +55,6 @@ async def acknowledge_emergency(
         intake.acknowledged_at = now
         intake.acknowledged_by = by.staff_user_id
         audit.record(session, by.actor, "intake.emergency_acknowledged", intake.id)
+        # Reception screens take the alert down; integrations are not told of it.
+        record_queue_notice(session, EventType.INTAKE_STATUS_CHANGED, intake)
         await session.flush()

@@ -23,12 +23,12 @@ from sqlalchemy.orm import selectinload
 from service import audit
 from service.clinic import Clinic
 from service.codes import EventType, Status
+from service.intake.outbox import record_intake_event
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter
 from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.triage import evaluate, is_emergency_answer, patient_advice
-from service.webhooks import record_intake_event
 
 PATIENT = audit.Actor("patient")
 

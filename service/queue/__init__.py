@@ -1,7 +1,6 @@
 """The reception queue: where an intake stands between submission and the consultation."""
 
 from service.codes import OPEN_STATUSES, Status, can_move
-from service.queue._events import CHANNEL, queue_event
 from service.queue._export import COLUMNS, queue_csv
 from service.queue._listing import (
     QUEUE_QUERY,
@@ -14,7 +13,6 @@ from service.queue._listing import (
 from service.queue._live import TolerantAsyncPgChannelsBackend, channels_plugin, session_end_notices
 
 __all__ = [
-    "CHANNEL",
     "COLUMNS",
     "OPEN_STATUSES",
     "QUEUE_QUERY",
@@ -27,7 +25,6 @@ __all__ = [
     "day_bounds",
     "queue_csv",
     "queue_entries",
-    "queue_event",
     "queue_parameters",
     "session_end_notices",
 ]

@@ -24,6 +24,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -31,6 +32,7 @@ from litestar.status_codes import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from service.intake import IntakeNotFoundError
 from service.logs import raised_at
 from service.queue import DayOutOfRangeError
 from service.web.error_pages import error_page
@@ -138,6 +140,14 @@ def day_out_of_range_handler(
         errors = [FieldError(field="date", message=str(exc))]
         return problem(HTTP_422_UNPROCESSABLE_ENTITY, str(exc), errors=errors).to_response(request)
     return error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, kind="day")
+
+
+def intake_not_found_handler(
+    request: Request[Any, Any, Any], _exc: IntakeNotFoundError
+) -> Response[Any]:
+    if is_api(request.scope["path"]):
+        return problem(HTTP_404_NOT_FOUND, "No intake with this id.").to_response(request)
+    return error_page(request, HTTP_404_NOT_FOUND)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

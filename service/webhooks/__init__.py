@@ -1,7 +1,8 @@
 """Webhooks: signed notices to other clinic systems, sent from a transactional outbox.
 
-An event row is written in the change's own transaction (`record_intake_event`); the worker
-fans it out and signs each delivery; admins manage the endpoints and re-queue dead deliveries.
+Events are written by the intake actions in the change's own transaction
+(`service.intake.outbox`); the worker fans each out and signs each delivery; admins manage the
+endpoints and re-queue dead deliveries.
 """
 
 from service.codes import DeliveryStatus, EventType
@@ -14,8 +15,7 @@ from service.webhooks._admin import (
     requeue_dead_deliveries,
     requeue_delivery,
 )
-from service.webhooks._events import intake_data, webhook_body
-from service.webhooks._outbox import on_commit, record_intake_event
+from service.webhooks._events import webhook_body
 from service.webhooks._receivers import check_url
 from service.webhooks._retries import RetryPolicy, succeeded
 from service.webhooks._signing import new_secret, signature, signed_headers
@@ -31,12 +31,9 @@ __all__ = [
     "add_endpoint",
     "check_url",
     "disable_endpoint",
-    "intake_data",
     "list_endpoints",
     "new_secret",
-    "on_commit",
     "recent_deliveries",
-    "record_intake_event",
     "requeue_dead_deliveries",
     "requeue_delivery",
     "signature",

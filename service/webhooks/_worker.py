@@ -37,10 +37,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.codes import DeliveryStatus
+from service.intake.outbox import on_commit
 from service.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from service.settings import Settings
 from service.webhooks._events import webhook_body
-from service.webhooks._outbox import on_commit
 from service.webhooks._retries import RetryPolicy, succeeded
 from service.webhooks._signing import signed_headers
 

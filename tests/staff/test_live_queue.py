@@ -13,7 +13,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from service.queue import CHANNEL, TolerantAsyncPgChannelsBackend
+from service.intake.outbox import CHANNEL
+from service.queue import TolerantAsyncPgChannelsBackend
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import make_staff

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
+from service.intake.outbox import EventType
 from service.webhooks import (
-    EventType,
     RetryPolicy,
     check_url,
     new_secret,

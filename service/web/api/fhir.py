@@ -9,14 +9,13 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.clinic import Clinic
 from service.fhir import FHIR_JSON, intake_bundle
+from service.intake import IntakeService
 from service.staff import Role
 from service.web.access import audit_read
 from service.web.api.openapi import staff_operation
-from service.web.api.staff import IntakeId, load_intake
+from service.web.api.staff import IntakeId
 from service.web.dependencies import AppSettings
 
 
@@ -63,17 +62,16 @@ _documented["responses"][200] = ResponseSpec(
 async def intake_fhir(
     request: Request[Any, Any, Any],
     intake_id: IntakeId,
-    db_session: NamedDependency[AsyncSession],
-    clinic: NamedDependency[Clinic],
+    intakes: NamedDependency[IntakeService],
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Patient, QuestionnaireResponse, RiskAssessment, one Flag per current red flag, the
     queue's Task and a DocumentReference to the PDF summary. The read is audited."""
-    intake = await load_intake(db_session, intake_id)
-    await audit_read(db_session, request, "intake.fhir_viewed", intake.id)
+    intake = await intakes.load(intake_id)
+    await audit_read(intakes.session, request, "intake.fhir_viewed", intake.id)
     bundle = intake_bundle(
         intake,
-        clinic,
+        intakes.clinic,
         identifier_system=settings.fhir_identifier_system,
         now=datetime.now(UTC),
         service_url=settings.public_base_url or "",

@@ -24,19 +24,16 @@ from service.clinic import Clinic
 from service.intake import (
     Accepted,
     IdempotencyConflictError,
+    IntakeService,
     advice_from_json,
     raised_flags,
-    submit_intake,
 )
 from service.models import Intake
 from service.questionnaire import Language
-from service.queue import CHANNEL, queue_event
 from service.triage import Priority
 from service.web.api.bodies import json_only
 from service.web.api.openapi import public_operation
-from service.web.api.summaries import prerender
 from service.web.inputs import MAX_BODY
-from service.web.intake_desk import IntakeDesk
 from service.web.problems import FieldError, problem
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -155,7 +152,7 @@ class IntakeController(Controller):
     async def submit(
         self,
         data: Submission,
-        intake_desk: NamedDependency[IntakeDesk],
+        intakes: NamedDependency[IntakeService],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
@@ -171,16 +168,12 @@ class IntakeController(Controller):
                     )
                 ],
             )
-        desk, clinic = intake_desk, intake_desk.clinic
         try:
-            outcome = await submit_intake(
-                desk.session,
-                clinic,
+            outcome = await intakes.submit(
                 language=data.language,
                 raw_answers=data.answers,
                 now=datetime.now(UTC),
                 idempotency_key=key,
-                writer=desk.writer,
             )
         except IdempotencyConflictError:
             raise problem(
@@ -192,13 +185,8 @@ class IntakeController(Controller):
                 "Some answers need attention.",
                 errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
             )
-        background = None
-        if not outcome.replayed:
-            desk.channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
-            background = prerender(desk.summaries, outcome.intake, clinic)
         return Response(
-            receipt(outcome.intake, clinic),
+            receipt(outcome.intake, intakes.clinic),
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
-            background=background,
         )

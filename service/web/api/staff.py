@@ -8,38 +8,25 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import (
     HTTP_200_OK,
-    HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from service.clinic import Clinic
 from service.control_characters import refused_characters
-from service.intake import intake_for_staff
-from service.intake.override import MAX_REASON, OverrideError, override_priority
-from service.intake.status import IllegalMoveError, change_status
+from service.intake import IntakeService, intake_for_staff
+from service.intake.override import MAX_REASON, OverrideError
+from service.intake.status import IllegalMoveError
 from service.models import Intake
-from service.queue import (
-    CHANNEL,
-    QueueEntry,
-    Status,
-    queue_csv,
-    queue_entries,
-    queue_event,
-)
+from service.queue import QueueEntry, Status, queue_csv, queue_entries
 from service.settings import Settings
 from service.staff import Role
-from service.summary import SummaryRenderer, summary_of
 from service.triage import Priority
 from service.web.access import ALL_STAFF, audit_read, principal_of
 from service.web.api.bodies import json_only
@@ -138,18 +125,6 @@ class IntakeDetail(msgspec.Struct):
 
 
 EXPORTED = "queue.exported"
-
-
-async def load_intake(session: AsyncSession, intake_id: UUID) -> Intake:
-    statement = (
-        select(Intake)
-        .where(Intake.id == intake_id)
-        .options(selectinload(Intake.red_flags), selectinload(Intake.status_history))
-    )
-    intake = await session.scalar(statement)
-    if intake is None:
-        raise problem(HTTP_404_NOT_FOUND, "No intake with this id.")
-    return intake
 
 
 def intake_detail(intake: Intake, clinic: Clinic) -> IntakeDetail:
@@ -335,14 +310,13 @@ class StaffIntakeController(Controller):
         *,
         request: Request[Any, Any, Any],
         intake_id: IntakeId,
-        db_session: NamedDependency[AsyncSession],
-        clinic: NamedDependency[Clinic],
+        intakes: NamedDependency[IntakeService],
     ) -> IntakeDetail:
         """Answers, computed priority, red flags with their triggering answers, the override
         and the status history. The read is audited."""
-        intake = await load_intake(db_session, intake_id)
-        await audit_read(db_session, request, "intake.viewed", intake.id)
-        return intake_detail(intake, clinic)
+        intake = await intakes.load(intake_id)
+        await audit_read(intakes.session, request, "intake.viewed", intake.id)
+        return intake_detail(intake, intakes.clinic)
 
     @post(
         "/{intake_id:uuid}/status",
@@ -367,20 +341,15 @@ class StaffIntakeController(Controller):
         request: Request[Any, Any, Any],
         intake_id: IntakeId,
         data: JSONBody[StatusChangeIn],
-        db_session: NamedDependency[AsyncSession],
-        channels: NamedDependency[ChannelsPlugin],
+        intakes: NamedDependency[IntakeService],
     ) -> StatusChanged:
         """new -> called -> arrived -> with_doctor -> done; also no_show and cancelled.
         Any other move answers 409."""
-        intake = await load_intake(db_session, intake_id)
+        intake = await intakes.load(intake_id)
         try:
-            await change_status(
-                db_session, intake, data.status, principal_of(request), datetime.now(UTC)
-            )
+            await intakes.move(intake, data.status, principal_of(request), datetime.now(UTC))
         except IllegalMoveError as error:
             raise problem(HTTP_409_CONFLICT, str(error)) from None
-        await db_session.commit()
-        channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
         return StatusChanged(id=str(intake.id), status=Status(intake.status))
 
     @post(
@@ -400,36 +369,20 @@ class StaffIntakeController(Controller):
         request: Request[Any, Any, Any],
         intake_id: IntakeId,
         data: JSONBody[PriorityOverrideIn],
-        db_session: NamedDependency[AsyncSession],
-        channels: NamedDependency[ChannelsPlugin],
-        clinic: NamedDependency[Clinic],
-        summaries: NamedDependency[SummaryRenderer],
-    ) -> Response[PriorityOverridden]:
+        intakes: NamedDependency[IntakeService],
+    ) -> PriorityOverridden:
         """The computed level stays beside the override; the queue follows the override."""
-        intake = await load_intake(db_session, intake_id)
-        by = principal_of(request)
+        intake = await intakes.load(intake_id)
         try:
-            await override_priority(
-                db_session,
-                intake,
-                data.priority,
-                data.reason,
-                actor=by.actor,
-                staff_user_id=by.staff_user_id,
-                now=datetime.now(UTC),
+            await intakes.override(
+                intake, data.priority, data.reason, principal_of(request), datetime.now(UTC)
             )
         except OverrideError as error:
             raise problem(
                 HTTP_422_UNPROCESSABLE_ENTITY, str(error), errors=[FieldError("reason", str(error))]
             ) from None
-        await db_session.commit()
-        channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)
-        body = PriorityOverridden(
+        return PriorityOverridden(
             id=str(intake.id),
             priority=intake.priority,
             computed_priority=Priority(intake.computed_priority),
-        )
-        # The summary shows the override: render the new revision before the doctor asks.
-        return Response(
-            body, background=BackgroundTask(summaries.prerender, summary_of(intake, clinic))
         )

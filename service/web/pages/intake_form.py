@@ -33,9 +33,9 @@ from service.clinic import Clinic
 from service.intake import (
     Accepted,
     IdempotencyConflictError,
+    IntakeService,
     advice_from_json,
     request_digest,
-    submit_intake,
 )
 from service.models import Intake
 from service.questionnaire import (
@@ -45,14 +45,11 @@ from service.questionnaire import (
     answers_from_form,
     is_language,
 )
-from service.queue import CHANNEL, queue_event
 from service.web import language as languages
 from service.web.access import PUBLIC
-from service.web.api.summaries import prerender
 from service.web.dependencies import AppSettings
 from service.web.i18n import gettext_for
 from service.web.inputs import MAX_BODY
-from service.web.intake_desk import IntakeDesk
 
 log = structlog.get_logger(__name__)
 SESSION_INTAKES = "intakes"  # [{"id", "digest"}] of what this browser sent, newest last
@@ -165,9 +162,9 @@ async def intake_form(
 )
 async def submit_intake_form(
     request: Request[Any, Any, Any],
-    intake_desk: NamedDependency[IntakeDesk],
+    intakes: NamedDependency[IntakeService],
 ) -> Response[Any]:
-    desk, clinic, db_session = intake_desk, intake_desk.clinic, intake_desk.session
+    clinic = intakes.clinic
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
     form_language = form.get("form_language")
@@ -186,14 +183,11 @@ async def submit_intake_form(
         if link_id in clinic.questionnaire.items and isinstance(value, list) and value
     }
     try:
-        outcome = await submit_intake(
-            db_session,
-            clinic,
+        outcome = await intakes.submit(
             language=language,
             raw_answers=raw_answers,
             now=datetime.now(UTC),
             idempotency_key=key,
-            writer=desk.writer,
         )
     except IdempotencyConflictError as conflict:
         if sent_ids(request) and str(conflict.existing.id) in sent_ids(request):
@@ -201,7 +195,7 @@ async def submit_intake_form(
             return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
         return _form(_form_context(clinic, language, values=values), HTTP_409_CONFLICT)
     except (SQLAlchemyError, OSError) as error:
-        await _rollback_quietly(db_session)
+        await _rollback_quietly(intakes.session)
         log.warning("intake form not saved: database unavailable", error=type(error).__name__)
         context = _form_context(clinic, language, values=values, not_saved=True)
         return _form(context, HTTP_503_SERVICE_UNAVAILABLE)
@@ -211,11 +205,8 @@ async def submit_intake_form(
             errors.setdefault(problem.field, problem.message_in(language))
         context = _form_context(clinic, language, values=values, errors=errors)
         return _form(context, HTTP_422_UNPROCESSABLE_ENTITY)
-    if not outcome.replayed:
-        desk.channels.publish(queue_event("intake.created", outcome.intake), CHANNEL)
     remember_sent(request, str(outcome.intake.id), digest)
-    background = None if outcome.replayed else prerender(desk.summaries, outcome.intake, clinic)
-    return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER, background=background)
+    return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
 
 
 def _sent(request: Request[Any, Any, Any]) -> list[dict[str, str]]:

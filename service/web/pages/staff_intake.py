@@ -7,26 +7,20 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.clinic import Clinic
-from service.intake import IntakeForStaff, intake_for_staff
-from service.intake.override import OverrideError, override_priority
+from service.intake import IntakeForStaff, IntakeService, intake_for_staff
+from service.intake.override import OverrideError
 from service.models import Intake
 from service.questionnaire import age_on, answer_in_words, question_in_words
-from service.queue import CHANNEL, queue_event
 from service.staff import Role
-from service.summary import SummaryRenderer
 from service.triage import Priority
 from service.web.access import principal_of, staff
-from service.web.api.staff import load_intake
-from service.web.api.summaries import prerender
 from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
 
 
@@ -100,13 +94,12 @@ def _intake_context(
 async def intake_page(
     request: Request[Any, Any, Any],
     intake_id: FromPath[UUID],
-    db_session: NamedDependency[AsyncSession],
-    clinic: NamedDependency[Clinic],
+    intakes: NamedDependency[IntakeService],
 ) -> Template:
-    intake = await load_intake(db_session, intake_id)
-    audit.record(db_session, principal_of(request).actor, "intake.viewed", intake.id)
-    await db_session.commit()
-    return Template("staff/intake.html", context=_intake_context(request, intake, clinic))
+    intake = await intakes.load(intake_id)
+    audit.record(intakes.session, principal_of(request).actor, "intake.viewed", intake.id)
+    await intakes.session.commit()
+    return Template("staff/intake.html", context=_intake_context(request, intake, intakes.clinic))
 
 
 @post(
@@ -118,32 +111,20 @@ async def intake_page(
 async def override_form(
     request: Request[Any, Any, Any],
     intake_id: FromPath[UUID],
-    db_session: NamedDependency[AsyncSession],
-    clinic: NamedDependency[Clinic],
-    channels: NamedDependency[ChannelsPlugin],
-    summaries: NamedDependency[SummaryRenderer],
+    intakes: NamedDependency[IntakeService],
 ) -> Response[Any]:
     form = await request.form()
-    intake = await load_intake(db_session, intake_id)
-    by = principal_of(request)
+    intake = await intakes.load(intake_id)
     reason = str(form.get("reason") or "")
     try:
         level = Priority(str(form.get("priority")))
-        await override_priority(
-            db_session,
-            intake,
-            level,
-            reason,
-            actor=by.actor,
-            staff_user_id=by.staff_user_id,
-            now=datetime.now(UTC),
-        )
+        await intakes.override(intake, level, reason, principal_of(request), datetime.now(UTC))
     except (ValueError, OverrideError) as error:
         message = str(error) if isinstance(error, OverrideError) else "choose a level"
         context = _intake_context(
             request,
             intake,
-            clinic,
+            intakes.clinic,
             override_error=message[:1].upper() + message[1:] + ".",
             reason=reason,
             chosen=str(form.get("priority") or ""),
@@ -153,10 +134,4 @@ async def override_form(
             context=context,
             status_code=HTTP_422_UNPROCESSABLE_ENTITY,
         )
-    await db_session.commit()
-    channels.publish(queue_event("intake.priority_changed", intake), CHANNEL)
-    return Redirect(
-        f"/staff/intakes/{intake.id}",
-        status_code=HTTP_303_SEE_OTHER,
-        background=prerender(summaries, intake, clinic),
-    )
+    return Redirect(f"/staff/intakes/{intake.id}", status_code=HTTP_303_SEE_OTHER)

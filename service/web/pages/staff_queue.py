@@ -20,13 +20,14 @@ from service import audit
 from service.clinic import Clinic
 from service.codes import next_statuses
 from service.control_characters import has_control_characters
-from service.intake.status import IllegalMoveError, acknowledge_emergency, change_status
-from service.queue import CHANNEL, QueueEntry, Status, queue_entries, queue_event
+from service.intake import IntakeService
+from service.intake.outbox import CHANNEL
+from service.intake.status import IllegalMoveError
+from service.queue import QueueEntry, Status, queue_entries
 from service.settings import Settings
 from service.staff import Role
 from service.staff.sessions import SESSION_CHANNEL, SessionKeeper, by_id
 from service.web.access import ALL_STAFF, principal_of, session_of, staff
-from service.web.api.staff import load_intake
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
 from service.web.inputs import parse_statuses
@@ -217,18 +218,15 @@ def _back_to_queue(form_value: object) -> str:
 async def status_form(
     request: Request[Any, Any, Any],
     intake_id: FromPath[UUID],
-    db_session: NamedDependency[AsyncSession],
-    channels: NamedDependency[ChannelsPlugin],
+    intakes: NamedDependency[IntakeService],
 ) -> Response[Any]:
     form = await request.form()
-    intake = await load_intake(db_session, intake_id)
+    intake = await intakes.load(intake_id)
     try:
         target = Status(str(form.get("status")))
-        await change_status(db_session, intake, target, principal_of(request), datetime.now(UTC))
+        await intakes.move(intake, target, principal_of(request), datetime.now(UTC))
     except (ValueError, IllegalMoveError):
         return error_page(request, HTTP_409_CONFLICT)
-    await db_session.commit()
-    channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
     return Redirect(_back_to_queue(form.get("return_to")), status_code=HTTP_303_SEE_OTHER)
 
 
@@ -241,12 +239,9 @@ async def status_form(
 async def acknowledge_form(
     request: Request[Any, Any, Any],
     intake_id: FromPath[UUID],
-    db_session: NamedDependency[AsyncSession],
-    channels: NamedDependency[ChannelsPlugin],
+    intakes: NamedDependency[IntakeService],
 ) -> Redirect:
     form = await request.form()
-    intake = await load_intake(db_session, intake_id)
-    await acknowledge_emergency(db_session, intake, principal_of(request), datetime.now(UTC))
-    await db_session.commit()
-    channels.publish(queue_event("intake.status_changed", intake), CHANNEL)
+    intake = await intakes.load(intake_id)
+    await intakes.acknowledge(intake, principal_of(request), datetime.now(UTC))
     return Redirect(_back_to_queue(form.get("return_to")), status_code=HTTP_303_SEE_OTHER)

@@ -33,10 +33,13 @@ MALAYALAM_NAME = "സോർബുലോൺ ക്വിംബി"
 PHONE = "91234 56789"
 EMAIL = "zorbulon.q@example.org"
 BIRTH_DATE = "1961-03-14"
-CONCERN = "marker-concern-5531 ചോർച്ച private words"
-MEDICINES = "marker-medicine-8842"
-REASON = "marker-override-reason-2207"
-SECRETS = [NAME, MALAYALAM_NAME, PHONE, "9123456789", EMAIL, BIRTH_DATE, CONCERN, "5531"]
+# Each marker is long and has letters no request id (hex), timestamp or pid has, so a log line
+# can hold one only by leaking it: a bare 4-digit marker turned up in random request ids.
+CONCERN_MARKER = "qzvkconcernwyxj"
+CONCERN = f"marker-{CONCERN_MARKER} ചോർച്ച private words"
+MEDICINES = "marker-medicine-qzvkmedwyxj"
+REASON = "marker-override-reason-qzvkwhywyxj"
+SECRETS = [NAME, MALAYALAM_NAME, PHONE, "9123456789", EMAIL, BIRTH_DATE, CONCERN, CONCERN_MARKER]
 SECRETS += [MEDICINES, REASON, "ചോർച്ച", "Zorbulon", "Quimby"]
 
 
@@ -129,7 +132,12 @@ def test_a_whole_flow_logs_no_health_data(
 ) -> None:
     tokens = asyncio.run(make_staff(database_url))
     log_path = tmp_path / "server.log"
-    env = {**service_env, "LOG_LEVEL": level, "WEBHOOK_BACKOFF_SECONDS": "0.05"}
+    env = {
+        **service_env,
+        "LOG_LEVEL": level,
+        "WEBHOOK_WORKER": "true",
+        "WEBHOOK_BACKOFF_SECONDS": "0.05",
+    }
     with running_receiver() as receiver:
         # The EHR's receiver fails its first requests: deliveries, failures and retries all log.
         receiver.answer(500, 500, 503)

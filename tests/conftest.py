@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from service.app import create_app
 from service.settings import get_settings
 from tests.databases import BACKEND, DatabaseFactory, database_factory
-from tests.server import LiveServer, live_server
+from tests.server import LiveServer, live_server, service_settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 """Where several-worker tests count their rate limits (.ci/run starts Redis if it is down)."""
@@ -62,16 +62,7 @@ def service_env(
     database_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """The environment the service reads, pointed at this test's database and folder."""
-    env = {
-        "DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "VAR_DIR": str(tmp_path / "var"),
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
-        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
-        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
-        "LIVE_STREAM_SECONDS": "1",
-        # No background PDF render after every intake: the summary tests turn it back on.
-        "SUMMARY_PRERENDER": "false",
-    }
+    env = service_settings(database_url, tmp_path, LIVE_STREAM_SECONDS="1")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

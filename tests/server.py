@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from service.settings import ROOT
+from tests.waiting import eventually_blocking
 
 
 def free_port() -> int:
@@ -102,13 +103,15 @@ def pid_serving(server: LiveServer, client: httpx.Client) -> int:
     """The pid of the worker process that answers on `client`'s (kept-alive) connection."""
     request_id = uuid.uuid4().hex
     assert client.get("/health", headers={"X-Request-ID": request_id}).status_code == 200
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def logged_pid() -> int | None:
         for line in server.log().splitlines():
             if request_id in line and line.startswith("{"):
                 return int(json.loads(line)["pid"])
-        time.sleep(0.05)
-    raise AssertionError(f"no log line for request {request_id}")
+        return None
+
+    pid: int = eventually_blocking(logged_pid, within=10, what=f"a log line of {request_id}")
+    return pid
 
 
 def clients_on_each_worker(server: LiveServer, workers: int) -> list[httpx.Client]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import PASSWORD, make_staff
 from tests.test_cli import cli
+from tests.waiting import eventually_blocking
 from tests.web.test_intake_form import form_fields
 from tests.webhooks.receiver import running_receiver
 
@@ -107,10 +107,12 @@ def _staff_flow(server: LiveServer, tokens: dict[str, str], intake_id: str) -> N
         assert called.status_code == 200, called.text
         assert client.get(api, headers=doctor).status_code == 200
         assert client.get(f"{api}/fhir", headers=doctor).status_code == 200
-        deadline = time.monotonic() + 60
-        while (pdf := client.get(f"{api}/summary.pdf", headers=doctor)).status_code == 503:
-            assert time.monotonic() < deadline, "the summary never rendered"
-            time.sleep(0.5)
+
+        def rendered() -> httpx.Response | None:
+            pdf = client.get(f"{api}/summary.pdf", headers=doctor)
+            return None if pdf.status_code == 503 else pdf  # 503: still rendering
+
+        pdf = eventually_blocking(rendered, within=60, what="the summary rendered")
         assert pdf.status_code == 200
         override = client.post(
             f"{api}/priority", json={"priority": "urgent", "reason": REASON}, headers=doctor

@@ -16,8 +16,9 @@ from service.models import Intake, WebhookDelivery
 from service.queue import Status
 from service.staff import Principal, Role
 from service.webhooks.admin import disable_endpoint
+from tests.waiting import eventually
 from tests.webhooks.receiver import Receiver, closed_port_url
-from tests.webhooks.support import database, eventually, worker
+from tests.webhooks.support import database, worker
 
 MINIMAL_KEYS = {"id", "reference", "priority", "status", "submitted_at"}
 

@@ -12,10 +12,11 @@ from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.app import create_app
 from service.settings import get_settings
-from tests.databases import BACKEND, DatabaseFactory, database_factory
+from tests.databases import BACKEND, DatabaseFactory, database_factory, engine_on
 from tests.server import LiveServer, live_server, service_settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -55,6 +56,19 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFact
 @pytest.fixture
 def database_url(databases: DatabaseFactory) -> URL:
     return databases.migrated()
+
+
+@pytest.fixture
+async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's database (the one engine set-up of the tests: engine_on)."""
+    async with engine_on(database_url) as made:
+        yield made
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """ORM sessions on this test's database, as a request's (objects stay loaded at commit)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture

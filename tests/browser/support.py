@@ -17,12 +17,11 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import Intake
-from service.settings import async_database_url
 from tests.chromium import answer_with, dom_value, off_loop, question_kinds
 from tests.counting import count_rows
+from tests.databases import in_database
 from tests.server import LiveServer
 
 PHONE: dict[str, Any] = {
@@ -159,27 +158,20 @@ class Counter:
 
 
 async def _stored(url: URL, references: list[str] | None) -> list[dict[str, Any]]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
     query = select(
         Intake.reference, Intake.language, Intake.answers, Intake.computed_priority
     ).order_by(Intake.submitted_at)
     if references is not None:
         query = query.where(Intake.reference.in_(references))
-    try:
-        async with engine.connect() as connection:
-            return [
-                {
-                    "reference": row.reference,
-                    "language": row.language,
-                    "answers": row.answers
-                    if isinstance(row.answers, dict)
-                    else json.loads(row.answers),
-                    "priority": row.computed_priority,
-                }
-                for row in await connection.execute(query)
-            ]
-    finally:
-        await engine.dispose()
+    return [
+        {
+            "reference": row.reference,
+            "language": row.language,
+            "answers": row.answers if isinstance(row.answers, dict) else json.loads(row.answers),
+            "priority": row.computed_priority,
+        }
+        for row in await in_database(url, query)
+    ]
 
 
 def stored_intake(url: URL, reference: str) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 
 from service.models import StaffSession
 from tests.chromium import describe, fill_form, off_loop, run_axe, screenshot, serious
+from tests.databases import in_database
 from tests.patients import patient_json
-from tests.staff.support import in_database
 from tests.staff_browser.support import (
     ADMIN,
     DOCTOR,

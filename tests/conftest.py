@@ -33,7 +33,40 @@ def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"
 
 
+# pytest-xdist runs the suite on every core (pyproject's addopts, `--dist loadgroup`). Each test
+# has its own database, folder, free ports and Redis namespace (the database's), so most run
+# side by side. These groups each run on one worker, one test at a time: Chromium with its
+# shared servers, and tests that time the service (deadlines, live updates, render time
+# limits, a SIGKILL after so many answers) or start several server processes at once.
+XDIST_GROUPS = {
+    "chromium": ("tests/browser/", "tests/staff_browser/"),
+    "timing": (
+        "tests/reliability/test_crash_safety.py",
+        "tests/reliability/test_redis_outage.py",
+        "tests/reliability/test_renderer_failure.py",
+        "tests/reliability/test_serving.py",
+        "tests/reliability/test_workers.py",
+        "tests/staff/test_live_queue.py",
+        "tests/staff/test_live_sessions.py",
+        "tests/summary/test_renderer.py",
+        "tests/webhooks/test_workers.py",
+    ),
+}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    path = item.path.relative_to(item.config.rootpath).as_posix()
+    for group, prefixes in XDIST_GROUPS.items():
+        if path.startswith(prefixes):
+            return group
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if group := _xdist_group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
     # A test that asks for a database is marked for the PostgreSQL pass of .ci/run.
     for item in items:
         if {"databases", "database_url"} & set(getattr(item, "fixturenames", ())):

@@ -35,7 +35,8 @@ import weasyprint
 from pypdf import PdfReader
 
 from bench.common import RESULTS, rss_mib
-from service.intake import Clinic, answers_to_json
+from service.clinic import Clinic
+from service.intake import answers_to_json
 from service.intake.stored import red_flags_of
 from service.models import Intake
 from service.questionnaire import validate_answers

@@ -46,9 +46,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import RESULTS, percentile, serve, workspace
 from bench.seed import seed
-from service.intake import Clinic
-from service.queue import OPEN_STATUSES
-from service.queue.listing import QUEUE_QUERY, queue_parameters
+from service.clinic import Clinic
+from service.queue import OPEN_STATUSES, QUEUE_QUERY, queue_parameters
 from service.settings import async_database_url, get_settings
 
 RESULT_FILE = RESULTS / "queue_scale.json"

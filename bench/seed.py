@@ -45,7 +45,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.models import Intake, RedFlag, StatusChange, new_reference
 from service.questionnaire import Language

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import structlog
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
+from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -18,19 +21,20 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
+from litestar.plugins import InitPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import Clinic, IntakeWriter
+from service.intake import IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
-from service.queue.listing import DayOutOfRangeError
-from service.queue.live import channels_plugin, session_end_notices
+from service.queue import DayOutOfRangeError, channels_plugin, session_end_notices
 from service.settings import ROOT, Settings, get_settings
 from service.staff.sessions import SessionKeeper, SessionLimits
 from service.summary import AreasError, LabelsError, SummaryRenderer, check_areas, check_labels
@@ -43,7 +47,7 @@ from service.web.access import (
 )
 from service.web.api.fhir import intake_fhir
 from service.web.api.intakes import IntakeController
-from service.web.api.openapi import StrictBodySchemaPlugin, security_schemes
+from service.web.api.openapi import security_schemes, use_strict_body_schemas
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
 from service.web.api.summaries import summary_pdf
@@ -66,6 +70,7 @@ from service.web.pages.staff_queue import (
 from service.web.pages.staff_sessions import end_other_sessions, end_session, sessions_page
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import (
+    API_PATHS,
     day_out_of_range_handler,
     http_exception_handler,
     unexpected_error_handler,
@@ -73,11 +78,40 @@ from service.web.problems import (
 from service.web.proxies import ProxiedConnection
 from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
 from service.web.static_files import StaticFolder
-from service.webhooks.worker import DeliveryWorker, WorkerSettings
+from service.webhooks import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.
-CSRF_EXEMPT = ["/api/", "/health", "/schema"]
+CSRF_EXEMPT = list(API_PATHS)
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    health,
+    questionnaire,
+    IntakeController,
+    intake_form,
+    submit_intake_form,
+    thanks,
+    QueueController,
+    StaffIntakeController,
+    summary_pdf,
+    intake_fhir,
+    login_form,
+    login,
+    logout,
+    queue_page,
+    queue_rows,
+    queue_events,
+    status_form,
+    acknowledge_form,
+    intake_page,
+    override_form,
+    audit_page,
+    audit_csv,
+    webhooks_page,
+    sessions_page,
+    end_session,
+    end_other_sessions,
+]
 
 log = structlog.get_logger(__name__)
 
@@ -86,16 +120,22 @@ class StartupError(RuntimeError):
     """The service must not start; the message says why and what to do."""
 
 
-def _configure_jinja(engine: JinjaTemplateEngine) -> None:
-    engine.engine.autoescape = True
-    engine.engine.trim_blocks = True
-    engine.engine.lstrip_blocks = True
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app from `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    app = Litestar(plugins=[ClinicCore(settings)], logging_config=None)
+    # Around the router and the app's outermost exception handler: every answer, the router's
+    # 404 and 405 and the error answers too, passes the same guards (service.web.edge). The
+    # trusted-proxy rules go outside it, so the edge sees the client and scheme they decide.
+    app.asgi_handler = ProxiedConnection(
+        ServiceEdge(app.asgi_handler), settings.trusted_proxies, behind_https=settings.behind_https
+    )
+    return app
+
+
+def load_clinic(settings: Settings) -> Clinic:
+    """The questionnaire, rule set and advice, checked; the service refuses to start without."""
     try:
         clinic = Clinic.load(settings)
         check_areas(clinic.questionnaire)
@@ -104,58 +144,160 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # A questionnaire or rule set that fails its checks must never triage a patient.
         log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
         raise StartupError(str(error)) from None
-    db = sqlalchemy_config(settings)
+    return clinic
 
-    summaries = SummaryRenderer(
-        settings.summary_dir,
-        workers=settings.summary_workers,
-        timeout=settings.summary_timeout_seconds,
-        prerender=settings.summary_prerender,
-    )
 
-    @asynccontextmanager
-    async def summary_workers(_app: Litestar) -> AsyncIterator[None]:
-        # Workers start with the first render (the prerender after the first intake), so
-        # start-up waits for nothing; shutdown stops them.
-        async with summaries:
-            yield
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the app makes once at start and hands to handlers and lifespans (`app.state.parts`)."""
 
-    writer = IntakeWriter(db.get_session)
-    channels = channels_plugin(settings)
+    settings: Settings
+    clinic: Clinic
+    db: SQLAlchemyAsyncConfig
+    summaries: SummaryRenderer
+    writer: IntakeWriter
+    channels: ChannelsPlugin
+    staff_sessions: SessionKeeper
 
-    def intake_desk(db_session: NamedDependency[AsyncSession]) -> IntakeDesk:
-        return IntakeDesk(db_session, clinic, writer, summaries, channels)
+    @classmethod
+    def make(cls, settings: Settings) -> Parts:
+        db = sqlalchemy_config(settings)
+        return cls(
+            settings=settings,
+            clinic=load_clinic(settings),
+            db=db,
+            summaries=SummaryRenderer(
+                settings.summary_dir,
+                workers=settings.summary_workers,
+                timeout=settings.summary_timeout_seconds,
+                prerender=settings.summary_prerender,
+            ),
+            writer=IntakeWriter(db.get_session),
+            channels=channels_plugin(settings),
+            staff_sessions=SessionKeeper(db.get_session, SessionLimits.of(settings)),
+        )
 
-    @asynccontextmanager
-    async def intake_writer(_app: Litestar) -> AsyncIterator[None]:
-        # New intakes share commits (group commit); those handed over are stored before exit.
-        async with writer:
-            yield
+    def intake_desk(self, db_session: NamedDependency[AsyncSession]) -> IntakeDesk:
+        return IntakeDesk(db_session, self.clinic, self.writer, self.summaries, self.channels)
 
-    @asynccontextmanager
-    async def schema_guard(_app: Litestar) -> AsyncIterator[None]:
-        # A database that is down at start is not fatal: /health says 503 until it is back.
-        # One that is up but not migrated is: serving it would fail on every request.
-        try:
-            await check_schema(db.get_engine())
-        except SchemaBehindError as error:
-            log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
-            raise
-        except (SQLAlchemyError, OSError, TimeoutError) as error:
-            log.warning(
-                "database unavailable at start; schema not checked", error=type(error).__name__
-            )
+
+def _parts(app: Litestar) -> Parts:
+    parts: Parts = app.state.parts
+    return parts
+
+
+@asynccontextmanager
+async def schema_guard(app: Litestar) -> AsyncIterator[None]:
+    """A database that is down at start is not fatal: /health says 503 until it is back. One
+    that is up but not migrated is: serving it would fail on every request."""
+    try:
+        await check_schema(_parts(app).db.get_engine())
+    except SchemaBehindError as error:
+        log.error("refusing to start", reason=str(error))  # noqa: TRY400 - no traceback needed
+        raise
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        log.warning("database unavailable at start; schema not checked", error=type(error).__name__)
+    yield
+
+
+@asynccontextmanager
+async def summary_workers(app: Litestar) -> AsyncIterator[None]:
+    """Render workers start with the first render (the prerender after the first intake), so
+    start-up waits for nothing; shutdown stops them."""
+    async with _parts(app).summaries:
         yield
 
-    @asynccontextmanager
-    async def webhook_worker(_app: Litestar) -> AsyncIterator[None]:
-        # Sends the outbox's events; on PostgreSQL several processes may each run one.
-        if not settings.webhook_worker:
-            yield
-            return
-        async with DeliveryWorker(db.get_session, WorkerSettings.of(settings)):
-            yield
 
+@asynccontextmanager
+async def intake_writer(app: Litestar) -> AsyncIterator[None]:
+    """New intakes share commits (group commit); those handed over are stored before exit."""
+    async with _parts(app).writer:
+        yield
+
+
+@asynccontextmanager
+async def webhook_worker(app: Litestar) -> AsyncIterator[None]:
+    """Sends the outbox's events; on PostgreSQL several processes may each run one."""
+    parts = _parts(app)
+    if not parts.settings.webhook_worker:
+        yield
+        return
+    async with DeliveryWorker(parts.db.get_session, WorkerSettings.of(parts.settings)):
+        yield
+
+
+@asynccontextmanager
+async def session_ends(app: Litestar) -> AsyncIterator[None]:
+    """Ended staff sessions close their open live-queue streams (service.queue.live)."""
+    parts = _parts(app)
+    async with session_end_notices(parts.channels, parts.settings)(app):
+        yield
+
+
+class ClinicCore(InitPlugin):
+    """The application, one concern per function: what it serves, to whom, and how it fails."""
+
+    __slots__ = ("settings",)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        parts = Parts.make(self.settings)
+        app_config.state = State({"parts": parts, "clinic": parts.clinic})
+        _configure_routes(app_config)
+        _configure_dependencies(app_config, parts)
+        _configure_database(app_config, parts)
+        _configure_access(app_config, parts)
+        _configure_errors(app_config)
+        _configure_templates(app_config)
+        _configure_openapi(app_config, parts)
+        _configure_live_queue(app_config, parts)
+        app_config.stores = rate_limit_stores(self.settings)
+        app_config.lifespan.extend(
+            [schema_guard, summary_workers, intake_writer, webhook_worker, session_ends]
+        )
+        return app_config
+
+
+def _configure_routes(app_config: AppConfig) -> None:
+    app_config.route_handlers.extend(
+        [
+            *ROUTE_HANDLERS,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                name="static",
+                opt=PUBLIC,
+                file_system=StaticFolder(),
+            ),
+        ]
+    )
+
+
+def _configure_dependencies(app_config: AppConfig, parts: Parts) -> None:
+    def once(value: object) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    app_config.dependencies.update(
+        {
+            "clinic": once(parts.clinic),
+            "settings": once(parts.settings),
+            "summaries": once(parts.summaries),
+            "intake_desk": Provide(parts.intake_desk, sync_to_thread=False),
+            "staff_sessions": once(parts.staff_sessions),
+        }
+    )
+
+
+def _configure_database(app_config: AppConfig, parts: Parts) -> None:
+    # Appended plugins still have their own on_app_init called (Litestar walks the same list).
+    app_config.plugins.append(SQLAlchemyPlugin(config=parts.db))
+
+
+def _configure_access(app_config: AppConfig, parts: Parts) -> None:
+    """Who may do what: same-origin writes, the two sessions, rate limits, CSRF, role guards."""
+    settings = parts.settings
     cookies = CookieNames.of(behind_https=settings.behind_https)
     # Staff sessions live in the database; this signed cookie only remembers a patient's own
     # recent intakes for the thanks page, in the patient's browser.
@@ -167,112 +309,70 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.behind_https,
         max_age=12 * 3600,
     )
-    staff_sessions = SessionKeeper(db.get_session, SessionLimits.of(settings))
-    app = Litestar(
-        route_handlers=[
-            health,
-            questionnaire,
-            IntakeController,
-            intake_form,
-            submit_intake_form,
-            thanks,
-            QueueController,
-            StaffIntakeController,
-            summary_pdf,
-            intake_fhir,
-            login_form,
-            login,
-            logout,
-            queue_page,
-            queue_rows,
-            queue_events,
-            status_form,
-            acknowledge_form,
-            intake_page,
-            override_form,
-            audit_page,
-            audit_csv,
-            webhooks_page,
-            sessions_page,
-            end_session,
-            end_other_sessions,
-            create_static_files_router(
-                path="/static",
-                directories=[STATIC_DIR],
-                name="static",
-                opt=PUBLIC,
-                file_system=StaticFolder(),
-            ),
-        ],
-        guards=[check_access, check_session_csrf],
-        dependencies={
-            "clinic": Provide(lambda: clinic, use_cache=True, sync_to_thread=False),
-            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "summaries": Provide(lambda: summaries, use_cache=True, sync_to_thread=False),
-            "intake_desk": Provide(intake_desk, sync_to_thread=False),
-            "staff_sessions": Provide(lambda: staff_sessions, use_cache=True, sync_to_thread=False),
-        },
-        state=State({"clinic": clinic}),
-        stores=rate_limit_stores(settings),
-        plugins=[
-            SQLAlchemyPlugin(config=db),
-            ProblemDetailsPlugin(ProblemDetailsConfig()),
-            StrictBodySchemaPlugin(),
-            channels,
-        ],
-        middleware=[
+    app_config.middleware.extend(
+        [
             SameOriginMiddleware(public_base_url=settings.public_base_url),
             patient_session.middleware,
             DefineMiddleware(
                 StaffAuthenticationMiddleware,
-                db=db,
-                sessions=staff_sessions,
+                db=parts.db,
+                sessions=parts.staff_sessions,
                 cookie=cookies.staff_session,
             ),
             *rate_limit_middleware(settings),
-        ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name=cookies.csrf,
-            cookie_secure=settings.behind_https,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            exclude=CSRF_EXEMPT,
-        ),
-        template_config=TemplateConfig(
-            directory=ROOT / "templates",
-            engine=JinjaTemplateEngine,
-            engine_callback=_configure_jinja,
-        ),
-        exception_handlers={
+        ]
+    )
+    app_config.csrf_config = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=cookies.csrf,
+        cookie_secure=settings.behind_https,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=CSRF_EXEMPT,
+    )
+    app_config.guards.extend([check_access, check_session_csrf])
+
+
+def _configure_errors(app_config: AppConfig) -> None:
+    # One handler per kind of error, each answering by the request's surface (API: problem
+    # details; pages: the error page). No ProblemDetailsPlugin: the handler it adds for
+    # ProblemDetailsException (raised by code both surfaces share) would win over these,
+    # being for the more specific class, and answer pages in JSON.
+    app_config.exception_handlers.update(
+        {
             HTTPException: http_exception_handler,
             DayOutOfRangeError: day_out_of_range_handler,
             Exception: unexpected_error_handler,
-        },
-        lifespan=[
-            schema_guard,
-            summary_workers,
-            intake_writer,
-            webhook_worker,
-            session_end_notices(channels, settings),
-        ],
-        openapi_config=OpenAPIConfig(
-            title="Clinic intake service",
-            version="1.0.0",
-            description="Pre-consultation intake, red-flag triage and the reception queue.",
-            # The JSON document only: the documentation UIs would load scripts from a CDN.
-            render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(
-                path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
-            ),
-            components=Components(security_schemes=security_schemes(cookies.staff_session)),
+        }
+    )
+
+
+def _configure_templates(app_config: AppConfig) -> None:
+    def configure_jinja(engine: JinjaTemplateEngine) -> None:
+        engine.engine.autoescape = True
+        engine.engine.trim_blocks = True
+        engine.engine.lstrip_blocks = True
+
+    app_config.template_config = TemplateConfig(
+        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_jinja
+    )
+
+
+def _configure_openapi(app_config: AppConfig, parts: Parts) -> None:
+    cookies = CookieNames.of(behind_https=parts.settings.behind_https)
+    app_config.openapi_config = OpenAPIConfig(
+        title="Clinic intake service",
+        version="1.0.0",
+        description="Pre-consultation intake, red-flag triage and the reception queue.",
+        # The JSON document only: the documentation UIs would load scripts from a CDN.
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(
+            path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
         ),
-        logging_config=None,
+        components=Components(security_schemes=security_schemes(cookies.staff_session)),
     )
-    # Around the router and the app's outermost exception handler: every answer, the router's
-    # 404 and 405 and the error answers too, passes the same guards (service.web.edge). The
-    # trusted-proxy rules go outside it, so the edge sees the client and scheme they decide.
-    app.asgi_handler = ProxiedConnection(
-        ServiceEdge(app.asgi_handler), settings.trusted_proxies, behind_https=settings.behind_https
-    )
-    return app
+    use_strict_body_schemas(app_config.plugins)
+
+
+def _configure_live_queue(app_config: AppConfig, parts: Parts) -> None:
+    app_config.plugins.append(parts.channels)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.codes import ActorKind
 from service.models import AuditEvent, utc_now
 
 Detail = str | int | bool | None
-
-ActorKind = Literal["staff", "token", "system", "patient"]
 
 
 @dataclass(frozen=True, slots=True)

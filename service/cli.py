@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.backup import BackupError, backup_sqlite
+from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import Clinic
 from service.intake.retriage import RetriageReport, count_open, retriage_open_intakes
 from service.questionnaire import QuestionnaireError, load_questionnaire
 from service.retention import (
@@ -41,8 +41,8 @@ from service.staff import (
 )
 from service.summary import SummaryCache
 from service.triage import RuleSetError, check_rule_file
-from service.webhooks import DeliveryStatus
-from service.webhooks.admin import (
+from service.webhooks import (
+    DeliveryStatus,
     WebhookAdminError,
     add_endpoint,
     disable_endpoint,

@@ -25,9 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.queue.status import Status
-from service.triage.priority import Priority
-from service.webhooks.events import DeliveryStatus
+from service.codes import DeliveryStatus, Priority, Status
 
 # Crockford-style alphabet without 0/O, 1/I/L and U: a patient reads the code out on the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"

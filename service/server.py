@@ -23,7 +23,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.settings import Settings
-from service.web.api.intakes import MAX_BODY
+from service.web.inputs import MAX_BODY
 
 APP_FACTORY = "service.app:create_app"
 

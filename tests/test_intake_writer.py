@@ -18,7 +18,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Accepted, Clinic, IntakeWriter, SubmitOutcome, submit_intake
+from service.clinic import Clinic
+from service.intake import Accepted, IntakeWriter, SubmitOutcome, submit_intake
 from service.intake import writer as writer_module
 from service.models import AuditEvent, Intake
 from service.settings import get_settings

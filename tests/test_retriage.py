@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from service import audit
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.intake.override import OverrideError, override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.models import AuditEvent, Intake

@@ -15,6 +15,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.task import Task
 
+from service.clinic import Clinic
+from service.codes import Status
 from service.fhir._codes import (
     BCP47,
     FLAG_CATEGORY,
@@ -25,10 +27,9 @@ from service.fhir._codes import (
     Systems,
 )
 from service.fhir._response import response_items
-from service.intake import Clinic, answers_from_json
+from service.intake import answers_from_json
 from service.models import Intake, RedFlag
 from service.questionnaire import Language, Questionnaire, is_language
-from service.queue import Status
 from service.triage import Priority
 
 JsonObject = dict[str, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from service.queue import Status
+from service.codes import Status
 from service.triage import Priority
 
 # Clinical brief, "Priority levels": the FHIR `Task.priority` of each level.

@@ -1,6 +1,5 @@
 """Intakes: a patient's validated answers, triaged and stored in one transaction."""
 
-from service.intake.clinic import Clinic
 from service.intake.stored import (
     ToldAdvice,
     advice_from_json,
@@ -20,7 +19,6 @@ from service.intake.writer import IntakeWriter
 
 __all__ = [
     "Accepted",
-    "Clinic",
     "IdempotencyConflictError",
     "IntakeWriter",
     "Rejected",

@@ -8,11 +8,11 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.codes import EventType
 from service.control_characters import has_control_characters
 from service.models import Intake
 from service.triage import Priority
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
+from service.webhooks import record_intake_event
 
 MAX_REASON = 1000
 

@@ -16,13 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from service import audit
-from service.intake.clinic import Clinic
+from service.clinic import Clinic
+from service.codes import EventType, Status
 from service.intake.stored import answers_from_json, red_flags_of
 from service.models import Intake, RedFlag
-from service.queue import Status
 from service.triage import Priority, evaluate
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
+from service.webhooks import record_intake_event
 
 # Still to be seen, or not come: everything but a finished or cancelled visit (issue #3).
 RETRIAGE_STATUSES = tuple(s.value for s in Status if s not in {Status.DONE, Status.CANCELLED})

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.codes import EventType, Status, can_move
 from service.models import Intake, StatusChange
-from service.queue import Status, can_move
 from service.staff import Principal
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
+from service.webhooks import record_intake_event
 
 
 class IllegalMoveError(ValueError):

@@ -21,15 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from service import audit
-from service.intake.clinic import Clinic
+from service.clinic import Clinic
+from service.codes import EventType, Status
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter
 from service.models import Intake, StatusChange, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
-from service.queue import Status
 from service.triage import evaluate, is_emergency_answer, patient_advice
-from service.webhooks import EventType
-from service.webhooks.outbox import record_intake_event
+from service.webhooks import record_intake_event
 
 PATIENT = audit.Actor("patient")
 

@@ -1,5 +1,6 @@
 """Clinic staff: their roles, accounts and API tokens."""
 
+from service.codes import Role
 from service.staff.accounts import (
     AccountError,
     authenticate,
@@ -14,7 +15,6 @@ from service.staff.accounts import (
 from service.staff.hashing import hash_token
 from service.staff.passwords import MIN_PASSWORD_LENGTH
 from service.staff.principal import Principal
-from service.staff.roles import Role
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",

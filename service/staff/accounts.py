@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.codes import Role, SessionEnd
 from service.control_characters import has_control_characters
 from service.models import ApiToken, StaffUser
 from service.staff.hashing import hash_token
 from service.staff.passwords import known_words, password_weakness
-from service.staff.roles import Role
-from service.staff.sessions import SessionEnd, end_sessions, of_user
+from service.staff.sessions import end_sessions, of_user
 
 # After this many wrong passwords in a row the account waits LOCKOUT before the next try.
 MAX_FAILED_LOGINS = 5

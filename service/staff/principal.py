@@ -7,7 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from service import audit
-from service.staff.roles import Role
+from service.codes import Role
 
 
 @dataclass(frozen=True, slots=True)

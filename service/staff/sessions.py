@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from service import audit
+from service.codes import SessionEnd
 from service.models import StaffSession, StaffUser
 from service.settings import Settings
 from service.staff.hashing import hash_token
@@ -39,18 +39,6 @@ TOUCH_EVERY = timedelta(minutes=1)
 _DESCRIPTION_LENGTH = 80
 _ENDED = "staff_sessions.ended"
 _ended_callbacks: set[Callable[[list[UUID]], None]] = set()
-
-
-class SessionEnd(StrEnum):
-    """Why a session ended: in its row and on the audit trail."""
-
-    SIGNED_OUT = "signed_out"
-    ENDED_BY_OWNER = "ended_by_owner"  # from the staff member's own list of sessions
-    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a password
-    DISABLED = "disabled"
-    IDLE = "idle"
-    EXPIRED = "expired"  # the absolute limit since sign-in
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from datetime import date, datetime
 
 import phonenumbers
 
-from service.intake import Clinic, answers_from_json
+from service.clinic import Clinic
+from service.intake import answers_from_json
 from service.models import Intake, RedFlag
 from service.questionnaire import AnswerValue, Item, ItemType, Questionnaire, Section, age_on
 from service.summary._areas import load_areas

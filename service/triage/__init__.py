@@ -1,5 +1,6 @@
 """Red-flag triage: the rule sets, the pure engine, and what the patient is told."""
 
+from service.codes import Priority
 from service.triage._advice import (
     Advice,
     Education,
@@ -27,7 +28,6 @@ from service.triage._ruleset import (
     load_rule_set,
     parse_rule_set,
 )
-from service.triage.priority import Priority
 
 __all__ = [
     "DEFAULT_RULES",

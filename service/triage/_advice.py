@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from service.codes import Priority
 from service.questionnaire import LANGUAGES, AnswerValue, Language, LocalizedText
 from service.triage._engine import Triage
 from service.triage._ruleset import RuleSet, RuleSetError, load_rule_set
-from service.triage.priority import Priority
 
 DEFAULT_ADVICE = Path(__file__).with_name("advice.toml")
 _PLACEHOLDERS = {

@@ -12,9 +12,9 @@ from typing import NamedTuple
 
 import cel
 
+from service.codes import Priority
 from service.questionnaire import AnswerValue, ItemType, LocalizedText, age_on
 from service.triage._ruleset import AGE, Rule, RuleSet
-from service.triage.priority import Priority
 
 TriggeringAnswers = tuple[tuple[str, AnswerValue], ...]
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 import cel
 
+from service.codes import Priority
 from service.questionnaire import (
     ItemType,
     LocalizedText,
@@ -23,7 +24,6 @@ from service.questionnaire import (
     load_questionnaire,
 )
 from service.triage._conditions import ConditionError, Kind, VariableType, check_condition
-from service.triage.priority import Priority
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "default.toml"
 AGE = "age"

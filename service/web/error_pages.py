@@ -17,13 +17,17 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "transla
 
 
 # (title, what to do), as gettext message ids.
+_NO_PAGE = (N_("Page not found"), N_("There is no page at this address."))
 _PAGES: dict[int | str, tuple[str, str]] = {
     "denied": (N_("No access"), N_("Your role does not allow this page.")),
     403: (N_("This page has expired"), N_("Please go back, reload the page and try again.")),
     "day": (N_("That day cannot be shown"), N_("Please choose a day from the calendar.")),
     409: (N_("That change is not possible"), N_("Please reload the page to see the latest.")),
-    404: (N_("Page not found"), N_("There is no page at this address.")),
-    405: (N_("Page not found"), N_("There is no page at this address.")),
+    404: _NO_PAGE,
+    405: _NO_PAGE,
+    # A query the page cannot take (`?status=x`, a date that does not exist): a bad address.
+    400: _NO_PAGE,
+    422: _NO_PAGE,
     413: (
         N_("Too much to send"),
         N_("What you wrote is too long to send. Please shorten it and try again."),
@@ -48,6 +52,7 @@ def error_page(
         "lang": language,
         "_": _,
         "clinic_name": clinic.name if clinic else "",
+        "status": status,
         "title": _(title),
         "message": _(message),
     }

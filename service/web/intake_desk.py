@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from litestar.channels import ChannelsPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Clinic, IntakeWriter
+from service.clinic import Clinic
+from service.intake import IntakeWriter
 from service.summary import SummaryRenderer
 
 

@@ -32,11 +32,14 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.logs import raised_at
-from service.queue.listing import DayOutOfRangeError
+from service.queue import DayOutOfRangeError
 from service.web.error_pages import error_page
 
 log = structlog.get_logger(__name__)
 
+# The API's paths: programs' surface, answered with problem details. Every other path is a page,
+# for a person, answered with the HTML error page. The one home of that decision.
+API_PATHS = ("/api/", "/health", "/schema")
 PROBLEM_TYPE_BASE = "https://clinic-intake.invalid/problems/"
 MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -109,14 +112,14 @@ def _from_http_exception(
     return problem(exc.status_code, exc.detail, headers=headers)
 
 
-def _wants_problem_json(request: Request[Any, Any, Any]) -> bool:
-    path: str = request.scope["path"]
-    return path.startswith(("/api/", "/health", "/schema"))
+def is_api(path: str) -> bool:
+    """Whether `path` is on the API's surface (problem details), not a page (the error page)."""
+    return path.startswith(API_PATHS)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     details = _from_http_exception(exc, request)
-    if _wants_problem_json(request):
+    if is_api(request.scope["path"]):
         return details.to_response(request)
     if isinstance(exc, NotAuthorizedException):
         # A person, not a program: take them to sign in, and back here afterwards.
@@ -131,7 +134,7 @@ def day_out_of_range_handler(
     request: Request[Any, Any, Any], exc: DayOutOfRangeError
 ) -> Response[Any]:
     """A `date` at the calendar's very ends: the caller's mistake (422), never a 500."""
-    if _wants_problem_json(request):
+    if is_api(request.scope["path"]):
         errors = [FieldError(field="date", message=str(exc))]
         return problem(HTTP_422_UNPROCESSABLE_ENTITY, str(exc), errors=errors).to_response(request)
     return error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, kind="day")
@@ -145,7 +148,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
         path=request.scope["path"],
         where=raised_at(exc),
     )
-    if _wants_problem_json(request):
+    if is_api(request.scope["path"]):
         if _database_unavailable(exc):
             return problem(
                 HTTP_503_SERVICE_UNAVAILABLE,

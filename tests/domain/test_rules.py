@@ -137,6 +137,26 @@ def test_the_default_set_has_exactly_the_brief_rules_and_levels() -> None:
     assert set(EXAMPLES) == set(levels)
 
 
+# The brief's rows that cite the clinic's own patient page (its "clinic page" column).
+FROM_THE_CLINIC_PAGE = [
+    "RF-HAEMATOSPERMIA", "RF-URINARY", "RF-SEMEN-SMELL", "RF-SEMEN-APPEARANCE",
+    "RF-SEXUAL-DYSFUNCTION", "RF-MEDICATION", "RF-NERVE-HISTORY",
+]  # fmt: skip
+
+
+def test_staff_read_sources_as_a_clinician_names_them() -> None:
+    """The doctor's page and the PDF show a rule's rationale and source: they name the clinic's
+    patient page, never the project's own words for it ("seed page", "brief")."""
+    rules = {rule.id: rule for rule in load_rule_set().rules}
+    for rule in rules.values():
+        for text in (rule.rationale, rule.source):
+            assert "seed" not in text.lower(), (rule.id, text)
+            assert "brief" not in text.lower(), (rule.id, text)
+    for rule_id in FROM_THE_CLINIC_PAGE:
+        assert "the clinic's patient page on semen leakage" in rules[rule_id].source, rule_id
+        assert rules[rule_id].rationale.startswith("The clinic's patient page: "), rule_id
+
+
 @pytest.mark.parametrize(("rule_id", "answers"), FIRING, ids=[r for r, _ in FIRING])
 def test_rule_fires(rule_id: str, answers: Answers) -> None:
     outcome = triage(patient(**answers))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import URL
 
-from service.queue.listing import DayOutOfRangeError, day_bounds
+from service.queue import DayOutOfRangeError, day_bounds
 from tests.staff.support import Client, as_caller, callers
 
 ENDS = ["0001-01-01", "9999-12-31"]

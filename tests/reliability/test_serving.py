@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.server import HEAD_READ_SECONDS, REQUEST_READ_SECONDS
-from service.web.api.intakes import MAX_BODY
+from service.web.inputs import MAX_BODY
 from tests.databases import DatabaseFactory
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server, service_settings, serving

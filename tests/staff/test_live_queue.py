@@ -13,8 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from service.queue.events import CHANNEL
-from service.queue.live import TolerantAsyncPgChannelsBackend
+from service.queue import CHANNEL, TolerantAsyncPgChannelsBackend
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import make_staff

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from service.models import AuditEvent
-from service.queue.export import COLUMNS
+from service.queue import COLUMNS
 from service.spreadsheet import neutralise
 from tests.databases import in_database
 from tests.staff.support import Client, as_caller, callers

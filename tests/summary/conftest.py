@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from service.intake import Accepted, Clinic, IntakeWriter, submit_intake
+from service.clinic import Clinic
+from service.intake import Accepted, IntakeWriter, submit_intake
 from service.models import Intake
 from service.questionnaire import Language
 from service.settings import get_settings

@@ -19,7 +19,7 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from service import audit
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.intake.override import override_priority
 from service.questionnaire import age_on
 from service.settings import ROOT

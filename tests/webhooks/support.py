@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.clinic import Clinic
 from service.database import sqlalchemy_config
-from service.intake import Accepted, Clinic, IntakeWriter, submit_intake
+from service.intake import Accepted, IntakeWriter, submit_intake
 from service.models import Intake, OutboxEvent, WebhookDelivery
 from service.settings import get_settings
-from service.webhooks.admin import add_endpoint
-from service.webhooks.worker import DeliveryWorker, WorkerSettings
+from service.webhooks import DeliveryWorker, WorkerSettings, add_endpoint
 from tests.patients import patient_json
 
 

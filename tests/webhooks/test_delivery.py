@@ -15,7 +15,7 @@ from service.logs import configure_logging
 from service.models import Intake, WebhookDelivery
 from service.queue import Status
 from service.staff import Principal, Role
-from service.webhooks.admin import disable_endpoint
+from service.webhooks import disable_endpoint
 from tests.waiting import eventually
 from tests.webhooks.receiver import Receiver, closed_port_url
 from tests.webhooks.support import database, worker

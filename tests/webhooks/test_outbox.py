@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Accepted, Clinic, IntakeWriter, SubmitOutcome, submit_intake
+from service.clinic import Clinic
+from service.intake import Accepted, IntakeWriter, SubmitOutcome, submit_intake
 from service.intake.override import override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.intake.status import change_status
@@ -21,7 +22,7 @@ from service.queue import Status
 from service.settings import get_settings
 from service.staff import Principal, Role
 from service.triage import Priority
-from service.webhooks.outbox import on_commit
+from service.webhooks import on_commit
 from tests.patients import intake_body, patient_json
 from tests.rule_files import rule_file, urinary_made_urgent
 from tests.staff.support import Client, as_caller, callers

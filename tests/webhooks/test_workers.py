@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from service.app import create_app
 from service.settings import get_settings
-from service.webhooks.worker import DeliveryWorker, WorkerSettings
+from service.webhooks import DeliveryWorker, WorkerSettings
 from tests.patients import intake_body
 from tests.waiting import eventually
 from tests.webhooks.receiver import Receiver

@@ -11,8 +11,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.clinic import Clinic
 from service.fhir import FHIR_JSON, intake_bundle
-from service.intake import Clinic
 from service.staff import Role
 from service.web.access import audit_read
 from service.web.api.openapi import staff_operation

@@ -20,24 +20,24 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
+from service.clinic import Clinic
 from service.intake import (
     Accepted,
-    Clinic,
     IdempotencyConflictError,
     advice_from_json,
     submit_intake,
 )
 from service.models import Intake
 from service.questionnaire import Language
-from service.queue.events import CHANNEL, queue_event
+from service.queue import CHANNEL, queue_event
 from service.triage import Priority
 from service.web.api.bodies import json_only
 from service.web.api.openapi import public_operation
 from service.web.api.summaries import prerender
+from service.web.inputs import MAX_BODY
 from service.web.intake_desk import IntakeDesk
 from service.web.problems import FieldError, problem
 
-MAX_BODY = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 200
 
 

@@ -158,3 +158,15 @@ class StrictBodySchemaPlugin(StructSchemaPlugin):
         schema = super().to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
         return schema
+
+
+def use_strict_body_schemas(plugins: list[Any]) -> None:
+    """Put `StrictBodySchemaPlugin` just before Litestar's own struct schema plugin: schema
+    plugins are asked in order, and the strict one answers only for the bodies that refuse
+    unknown fields. Litestar appends its schema plugins after the app's, so the insert lands
+    after the init plugin that calls this, in the list Litestar is still walking."""
+    for index, plugin in enumerate(plugins):
+        if type(plugin) is StructSchemaPlugin:
+            plugins.insert(index, StrictBodySchemaPlugin())
+            return
+    raise RuntimeError("Litestar's struct schema plugin was not found")

@@ -8,8 +8,8 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from service.clinic import Clinic
 from service.fhir import questionnaire_canonical
-from service.intake import Clinic
 from service.questionnaire import to_fhir_questionnaire
 from service.web import language
 from service.web.api.openapi import public_operation

@@ -23,15 +23,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.clinic import Clinic
 from service.control_characters import refused_characters
-from service.intake import Clinic
 from service.intake.override import MAX_REASON, OverrideError, override_priority
 from service.intake.status import IllegalMoveError, change_status
 from service.models import Intake
-from service.queue import OPEN_STATUSES, Status
-from service.queue.events import CHANNEL, queue_event
-from service.queue.export import queue_csv
-from service.queue.listing import QueueEntry, queue_entries
+from service.queue import (
+    CHANNEL,
+    QueueEntry,
+    Status,
+    queue_csv,
+    queue_entries,
+    queue_event,
+)
 from service.settings import Settings
 from service.staff import Role
 from service.summary import SummaryRenderer, summary_of
@@ -40,6 +44,7 @@ from service.web.access import ALL_STAFF, audit_read, principal_of
 from service.web.api.bodies import json_only
 from service.web.api.openapi import staff_operation
 from service.web.dependencies import AppSettings
+from service.web.inputs import parse_statuses
 from service.web.problems import FieldError, problem
 
 
@@ -132,26 +137,6 @@ class IntakeDetail(msgspec.Struct):
 
 
 EXPORTED = "queue.exported"
-
-
-def parse_statuses(raw: str | list[str] | None) -> frozenset[Status]:
-    """`new,called` or several `status` parameters; the open statuses when none."""
-    parts = [
-        part.strip()
-        for chunk in ([raw] if isinstance(raw, str) else raw or [])
-        for part in chunk.split(",")
-    ]
-    if not any(parts):
-        return OPEN_STATUSES
-    try:
-        return frozenset(Status(part) for part in parts if part)
-    except ValueError:
-        names = ", ".join(status.value for status in Status)
-        raise problem(
-            HTTP_422_UNPROCESSABLE_ENTITY,
-            "Unknown status.",
-            errors=[FieldError("status", f"use one or more of: {names}")],
-        ) from None
 
 
 async def load_intake(session: AsyncSession, intake_id: UUID) -> Intake:

@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.models import Intake
 from service.staff import Role
 from service.summary import SummaryRenderer, SummaryRenderError, summary_of

@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.clinic import Clinic
 from service.intake import (
     Accepted,
-    Clinic,
     IdempotencyConflictError,
     advice_from_json,
     request_digest,
@@ -45,13 +45,13 @@ from service.questionnaire import (
     answers_from_form,
     is_language,
 )
-from service.queue.events import CHANNEL, queue_event
+from service.queue import CHANNEL, queue_event
 from service.web import language as languages
 from service.web.access import PUBLIC
-from service.web.api.intakes import MAX_BODY
 from service.web.api.summaries import prerender
 from service.web.dependencies import AppSettings
 from service.web.i18n import gettext_for
+from service.web.inputs import MAX_BODY
 from service.web.intake_desk import IntakeDesk
 
 log = structlog.get_logger(__name__)

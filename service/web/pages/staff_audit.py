@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.audit_export import events_csv, recent_events
-from service.intake import Clinic
-from service.queue.listing import day_bounds
+from service.clinic import Clinic
+from service.queue import day_bounds
 from service.staff import Role
 from service.web.access import principal_of, staff
-from service.web.pages.staff_login import staff_context
+from service.web.pages.staff_layout import staff_context
 
 DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
 

@@ -15,19 +15,18 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.intake.override import OverrideError, override_priority
 from service.models import Intake
 from service.questionnaire import age_on, answer_in_words, question_in_words
-from service.queue.events import CHANNEL, queue_event
+from service.queue import CHANNEL, queue_event
 from service.staff import Role
 from service.summary import SummaryRenderer
 from service.triage import Priority
 from service.web.access import principal_of, staff
 from service.web.api.staff import load_intake
 from service.web.api.summaries import prerender
-from service.web.pages.staff_login import staff_context
-from service.web.pages.staff_queue import LEVEL_LABELS, STATUS_LABELS
+from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
 
 
 def _age(intake: Intake, clinic: Clinic) -> int | None:

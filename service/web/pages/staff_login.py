@@ -20,29 +20,17 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.clinic import Clinic
+from service.codes import SessionEnd
 from service.control_characters import has_control_characters
-from service.intake import Clinic
 from service.staff import authenticate
-from service.staff.sessions import SessionEnd, by_id, describe_browser, end_sessions, open_session
+from service.staff.sessions import by_id, describe_browser, end_sessions, open_session
 from service.web.access import ALL_STAFF, PUBLIC, principal_of, session_of, staff
 from service.web.cookies import csrf_cookie, staff_session_cookie
 from service.web.dependencies import AppSettings
-from service.web.i18n import gettext_for
+from service.web.pages.staff_layout import staff_context
 
 HOME = "/staff/queue"
-
-
-def staff_context(clinic: Clinic, request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
-    """The staff pages are in English, the clinic's working language."""
-    user = request.scope.get("user")
-    return {
-        "lang": "en",
-        "_": gettext_for("en"),
-        "clinic_name": clinic.name,
-        "clinic_tz": clinic.timezone,
-        "user": user,
-        **extra,
-    }
 
 
 def _safe_next(target: str | None) -> str:

@@ -17,39 +17,21 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
+from service.clinic import Clinic
+from service.codes import next_statuses
 from service.control_characters import has_control_characters
-from service.intake import Clinic
 from service.intake.status import IllegalMoveError, acknowledge_emergency, change_status
-from service.queue import Status
-from service.queue.events import CHANNEL, queue_event
-from service.queue.listing import QueueEntry, queue_entries
-from service.queue.status import next_statuses
+from service.queue import CHANNEL, QueueEntry, Status, queue_entries, queue_event
 from service.settings import Settings
 from service.staff import Role
 from service.staff.sessions import SESSION_CHANNEL, SessionKeeper, by_id
-from service.triage import Priority
 from service.web.access import ALL_STAFF, principal_of, session_of, staff
-from service.web.api.staff import load_intake, parse_statuses
+from service.web.api.staff import load_intake
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
-from service.web.pages.staff_login import staff_context
+from service.web.inputs import parse_statuses
+from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
 
-# Words and a symbol for every level and status: the screen never relies on colour alone.
-LEVEL_LABELS = {
-    Priority.EMERGENCY: ("‼", "Emergency"),
-    Priority.URGENT: ("!", "Urgent"),
-    Priority.SOON: ("▲", "Soon"),
-    Priority.ROUTINE: ("●", "Routine"),
-}
-STATUS_LABELS = {
-    Status.NEW: "New",
-    Status.CALLED: "Called",
-    Status.ARRIVED: "Arrived",
-    Status.WITH_DOCTOR: "With doctor",
-    Status.DONE: "Done",
-    Status.NO_SHOW: "No show",
-    Status.CANCELLED: "Cancelled",
-}
 KEEPALIVE_SECONDS = 15.0
 DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
 

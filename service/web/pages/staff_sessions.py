@@ -17,9 +17,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.intake import Clinic
+from service.clinic import Clinic
+from service.codes import SessionEnd
 from service.staff.sessions import (
-    SessionEnd,
     SessionLimits,
     active_sessions,
     by_id,
@@ -29,7 +29,7 @@ from service.staff.sessions import (
 from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
-from service.web.pages.staff_login import staff_context
+from service.web.pages.staff_layout import staff_context
 
 SESSIONS_PAGE = "/staff/sessions"
 

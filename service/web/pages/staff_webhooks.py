@@ -11,12 +11,11 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.intake import Clinic
+from service.clinic import Clinic
 from service.staff import Role
 from service.web.access import principal_of, staff
-from service.web.pages.staff_login import staff_context
-from service.webhooks import DeliveryStatus
-from service.webhooks.admin import list_endpoints, recent_deliveries
+from service.web.pages.staff_layout import staff_context
+from service.webhooks import DeliveryStatus, list_endpoints, recent_deliveries
 
 RECENT = 100
 

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.codes import Priority, Status
 from service.models import Intake
-from service.queue.status import Status
-from service.triage.priority import Priority
 
 
 @dataclass(frozen=True, slots=True)

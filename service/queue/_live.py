@@ -19,7 +19,7 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
-from service.queue.events import CHANNEL
+from service.queue._events import CHANNEL
 from service.settings import Settings
 from service.staff.sessions import SESSION_CHANNEL, on_ended
 

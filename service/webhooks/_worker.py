@@ -36,12 +36,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.codes import DeliveryStatus
 from service.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from service.settings import Settings
-from service.webhooks.events import DeliveryStatus, webhook_body
-from service.webhooks.outbox import on_commit
-from service.webhooks.retries import RetryPolicy, succeeded
-from service.webhooks.signing import signed_headers
+from service.webhooks._events import webhook_body
+from service.webhooks._outbox import on_commit
+from service.webhooks._retries import RetryPolicy, succeeded
+from service.webhooks._signing import signed_headers
 
 log = structlog.get_logger(__name__)
 

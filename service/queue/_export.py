@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from service.queue.listing import QueueEntry
+from service.queue._listing import QueueEntry
 from service.spreadsheet import BYTE_ORDER_MARK, to_csv
 
 COLUMNS = (

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.codes import DeliveryStatus, EventType
 from service.models import WebhookDelivery, WebhookEndpoint
-from service.webhooks.events import DeliveryStatus, EventType
-from service.webhooks.receivers import check_url
-from service.webhooks.signing import new_secret
+from service.webhooks._receivers import check_url
+from service.webhooks._signing import new_secret
 
 
 class WebhookAdminError(ValueError):

@@ -16,8 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from service.codes import EventType
 from service.models import Intake, OutboxEvent
-from service.webhooks.events import EventType, intake_data
+from service.webhooks._events import intake_data
 
 _WROTE_EVENTS = "webhooks.wrote_events"
 _wake_callbacks: set[Callable[[], None]] = set()

@@ -49,24 +49,33 @@ find_python() {
   exit 1
 }
 
+# The hash of what `kind` installs: the project's declarations and its lock file.
+lock_digest() {
+  cat "$REPO/pyproject.toml" "$REPO/locks/$1.txt" | sha256sum | cut -c1-16
+}
+
+# Install `kind`'s lock file (every package pinned, each download checked against its hash),
+# then the project itself, without its dependencies. Only when the lock or pyproject changed.
+install_locked() {
+  local kind="$1" stamp="$VENV/.installed-$1"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$(lock_digest "$kind")" ] && return 0
+  say "installing the $kind lock (locks/$kind.txt) and the project"
+  "$VENV/bin/python" -m pip install -qq --require-hashes -r "$REPO/locks/$kind.txt"
+  "$VENV/bin/python" -m pip install -qq --no-deps -e "$REPO"
+  lock_digest "$kind" > "$stamp"
+}
+
 ensure_venv() {
-  local kind="$1" stamp digest target="$REPO"
+  local kind="$1"
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the virtualenv in .venv"
     "$(find_python)" -m venv "$VENV"
   fi
-  # Reinstall only when the declared dependencies or the pins change.
   # A test install has everything the runtime needs.
-  digest="$(cat "$REPO/pyproject.toml" "$REPO/constraints.txt" | sha256sum | cut -c1-16)"
-  stamp="$VENV/.installed"
-  [ "$kind" = test ] && target="$REPO[test]"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest-test" ] \
-     && [ "$(cat "$stamp" 2>/dev/null)" != "$digest-$kind" ]; then
-    say "installing the project and its pinned dependencies"
-    "$VENV/bin/python" -m pip install -qq --upgrade pip
-    "$VENV/bin/python" -m pip install -qq -c "$REPO/constraints.txt" -e "$target"
-    echo "$digest-$kind" > "$stamp"
+  if [ "$kind" = runtime ] && [ "$(cat "$VENV/.installed-test" 2>/dev/null)" = "$(lock_digest test)" ]; then
+    return 0
   fi
+  install_locked "$kind"
 }
 
 setup_project() {

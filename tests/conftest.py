@@ -12,11 +12,12 @@ from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.app import create_app
 from service.settings import get_settings
-from tests.databases import BACKEND, DatabaseFactory, database_factory
-from tests.server import LiveServer, live_server
+from tests.databases import BACKEND, DatabaseFactory, database_factory, engine_on
+from tests.server import LiveServer, live_server, service_settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 """Where several-worker tests count their rate limits (.ci/run starts Redis if it is down)."""
@@ -32,7 +33,40 @@ def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"
 
 
+# pytest-xdist runs the suite on every core (pyproject's addopts, `--dist loadgroup`). Each test
+# has its own database, folder, free ports and Redis namespace (the database's), so most run
+# side by side. These groups each run on one worker, one test at a time: Chromium with its
+# shared servers, and tests that time the service (deadlines, live updates, render time
+# limits, a SIGKILL after so many answers) or start several server processes at once.
+XDIST_GROUPS = {
+    "chromium": ("tests/browser/", "tests/staff_browser/"),
+    "timing": (
+        "tests/reliability/test_crash_safety.py",
+        "tests/reliability/test_redis_outage.py",
+        "tests/reliability/test_renderer_failure.py",
+        "tests/reliability/test_serving.py",
+        "tests/reliability/test_workers.py",
+        "tests/staff/test_live_queue.py",
+        "tests/staff/test_live_sessions.py",
+        "tests/summary/test_renderer.py",
+        "tests/webhooks/test_workers.py",
+    ),
+}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    path = item.path.relative_to(item.config.rootpath).as_posix()
+    for group, prefixes in XDIST_GROUPS.items():
+        if path.startswith(prefixes):
+            return group
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if group := _xdist_group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
     # A test that asks for a database is marked for the PostgreSQL pass of .ci/run.
     for item in items:
         if {"databases", "database_url"} & set(getattr(item, "fixturenames", ())):
@@ -58,20 +92,24 @@ def database_url(databases: DatabaseFactory) -> URL:
 
 
 @pytest.fixture
+async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's database (the one engine set-up of the tests: engine_on)."""
+    async with engine_on(database_url) as made:
+        yield made
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """ORM sessions on this test's database, as a request's (objects stay loaded at commit)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
 def service_env(
     database_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """The environment the service reads, pointed at this test's database and folder."""
-    env = {
-        "DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "VAR_DIR": str(tmp_path / "var"),
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
-        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
-        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
-        "LIVE_STREAM_SECONDS": "1",
-        # No background PDF render after every intake: the summary tests turn it back on.
-        "SUMMARY_PRERENDER": "false",
-    }
+    env = service_settings(database_url, tmp_path, LIVE_STREAM_SECONDS="1")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

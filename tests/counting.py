@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import AuditEvent, Intake, OutboxEvent, RedFlag, StatusChange
-from service.settings import async_database_url
+from tests.databases import engine_on, in_database
 
 TABLES = {
     "intake": Intake,
@@ -19,25 +18,16 @@ TABLES = {
 
 
 async def count_rows(url: URL) -> dict[str, int]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    try:
-        async with engine.connect() as connection:
-            return {
-                name: int(
-                    (await connection.execute(select(func.count()).select_from(model))).scalar_one()
-                )
-                for name, model in TABLES.items()
-            }
-    finally:
-        await engine.dispose()
+    async with engine_on(url) as engine, engine.connect() as connection:
+        return {
+            name: int(
+                (await connection.execute(select(func.count()).select_from(model))).scalar_one()
+            )
+            for name, model in TABLES.items()
+        }
 
 
 async def stored_answers(url: URL) -> dict[str, object]:
     """The answers of the only intake stored."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    try:
-        async with engine.connect() as connection:
-            [answers] = (await connection.execute(select(Intake.answers))).scalars().all()
-            return dict(answers)
-    finally:
-        await engine.dispose()
+    [(answers,)] = await in_database(url, select(Intake.answers))
+    return dict(answers)

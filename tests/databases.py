@@ -10,15 +10,19 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from alembic import command
+from sqlalchemy import Executable, Row
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.database import alembic_config
+from service.settings import async_database_url
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_URL = make_url(
@@ -108,3 +112,22 @@ def database_factory(workdir: Path) -> Iterator[DatabaseFactory]:
         yield factory
     finally:
         factory.drop_all()
+
+
+@asynccontextmanager
+async def engine_on(url: URL | str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a test's database, with the service's async driver; disposed after."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    engine = create_async_engine(async_database_url(url))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def in_database(url: URL | str, statement: Executable) -> list[Row[Any]]:
+    """Run one statement on a test's database, committed; the rows it returns, if any."""
+    async with engine_on(url) as engine, engine.begin() as connection:
+        result = await connection.execute(statement)
+        return list(result) if result.returns_rows else []

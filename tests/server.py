@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy.engine import URL
 
 from service.settings import ROOT
+from tests.waiting import eventually_blocking
 
 
 def free_port() -> int:
@@ -57,6 +60,22 @@ def start_server(env: Mapping[str, str], log_path: Path, port: int | None = None
     return server
 
 
+def service_settings(database_url: URL, folder: Path, **extra: str) -> dict[str, str]:
+    """The environment a test's service reads: its own database and folder, a known secret, no
+    rate limits, and neither a webhook worker nor a PDF prerender (the tests of each turn it
+    on), so no process starts that the test does not need."""
+    return {
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "VAR_DIR": str(folder / "var"),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
+        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
+        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
+        "SUMMARY_PRERENDER": "false",
+        "WEBHOOK_WORKER": "false",
+        **extra,
+    }
+
+
 @contextmanager
 def live_server(env: Mapping[str, str], log_path: Path) -> Iterator[LiveServer]:
     server = start_server(env, log_path)
@@ -71,17 +90,28 @@ def live_server(env: Mapping[str, str], log_path: Path) -> Iterator[LiveServer]:
             server.process.wait()
 
 
+@contextmanager
+def serving(env: Mapping[str, str], log_path: Path) -> Iterator[LiveServer]:
+    """A live server that must start: the test fails, with the server's log, if it does not."""
+    with live_server(env, log_path) as server:
+        if server.process.poll() is not None:
+            pytest.fail(f"the server did not start:\n{server.log()}")
+        yield server
+
+
 def pid_serving(server: LiveServer, client: httpx.Client) -> int:
     """The pid of the worker process that answers on `client`'s (kept-alive) connection."""
     request_id = uuid.uuid4().hex
     assert client.get("/health", headers={"X-Request-ID": request_id}).status_code == 200
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def logged_pid() -> int | None:
         for line in server.log().splitlines():
             if request_id in line and line.startswith("{"):
                 return int(json.loads(line)["pid"])
-        time.sleep(0.05)
-    raise AssertionError(f"no log line for request {request_id}")
+        return None
+
+    pid: int = eventually_blocking(logged_pid, within=10, what=f"a log line of {request_id}")
+    return pid
 
 
 def clients_on_each_worker(server: LiveServer, workers: int) -> list[httpx.Client]:

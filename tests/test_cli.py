@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import ApiToken, AuditEvent, StaffUser, WebhookEndpoint
-from service.settings import ROOT, async_database_url
+from service.settings import ROOT
 from service.staff import hash_token
+from tests.databases import in_database
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -30,15 +30,7 @@ def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Complete
 
 
 def rows(env: dict[str, str], model: type) -> list:  # type: ignore[type-arg]
-    async def read() -> list:  # type: ignore[type-arg]
-        engine = create_async_engine(async_database_url(env["DATABASE_URL"]))
-        try:
-            async with engine.connect() as connection:
-                return list((await connection.execute(select(model))).all())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())
+    return asyncio.run(in_database(env["DATABASE_URL"], select(model)))
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:

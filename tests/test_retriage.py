@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from service import audit
@@ -23,7 +23,7 @@ from service.intake.override import OverrideError, override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.models import AuditEvent, Intake
 from service.queue import Status
-from service.settings import ROOT, async_database_url, get_settings
+from service.settings import ROOT, get_settings
 from service.triage import Priority
 from tests.patients import intake_body
 from tests.rule_files import rule_file, urinary_made_urgent
@@ -35,11 +35,6 @@ async def _submit(client: AsyncTestClient[Litestar], **answers: object) -> str:
     response = await client.post("/api/v1/intakes", json=intake_body(**answers))
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
-
-
-def _sessions(url: URL) -> async_sessionmaker[AsyncSession]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 async def _intake(sessions: async_sessionmaker[AsyncSession], intake_id: str) -> Intake:
@@ -60,13 +55,13 @@ async def _audit(sessions: async_sessionmaker[AsyncSession], action: str) -> lis
 async def test_retriage_applies_a_new_rule_version_keeps_history_and_is_safe_to_repeat(
     client: AsyncTestClient[Litestar],
     database_url: URL,
+    sessions: async_sessionmaker[AsyncSession],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     urinary = await _submit(client, urination_pain=True)
     calm = await _submit(client)
     finished = await _submit(client, urination_difficulty=True)
-    sessions = _sessions(database_url)
     async with sessions() as session:
         done = await session.get(Intake, UUID(finished))
         assert done is not None
@@ -114,11 +109,11 @@ async def test_retriage_applies_a_new_rule_version_keeps_history_and_is_safe_to_
 async def test_an_override_sits_beside_the_computed_level_and_survives_retriage(
     client: AsyncTestClient[Litestar],
     database_url: URL,
+    sessions: async_sessionmaker[AsyncSession],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     intake_id = await _submit(client, urination_pain=True)
-    sessions = _sessions(database_url)
     async with sessions() as session:
         intake = await session.get(Intake, UUID(intake_id))
         assert intake is not None

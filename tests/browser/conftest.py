@@ -18,14 +18,14 @@ stored as a difference, and finds its intakes by their reference codes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Site, off_loop
+from tests.browser.support import Site
+from tests.chromium import chromium, off_loop
 from tests.databases import DatabaseFactory
-from tests.server import live_server
+from tests.server import service_settings, serving
 
 CLINIC_PHONE = "+91 484 123 4567"
 
@@ -34,12 +34,8 @@ CLINIC_PHONE = "+91 484 123 4567"
 def browser(databases: DatabaseFactory) -> Iterator[Browser]:
     # `databases` first: its PostgreSQL databases are dropped with asyncio.run() at the end of
     # the session, which must come after Playwright has stopped.
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -47,15 +43,6 @@ def site(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -
     """The service in its own uvicorn process, on a fresh migrated database of its own."""
     database_url = off_loop(databases.migrated)
     folder = tmp_path_factory.mktemp("browser-site")
-    env = {  # as tests/conftest.py's service_env, which is per test
-        "DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "VAR_DIR": str(folder / "var"),
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
-        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
-        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
-        "CLINIC_PHONE": CLINIC_PHONE,
-    }
-    with live_server(env, folder / "server.log") as server:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server did not start:\n{server.log()}")
+    env = service_settings(database_url, folder, CLINIC_PHONE=CLINIC_PHONE)
+    with serving(env, folder / "server.log") as server:
         yield Site(server.base_url, database_url, CLINIC_PHONE, server)

@@ -1,4 +1,4 @@
-"""What the browser tests share: the phone, filling the form, reading it back, axe, the database.
+"""What the patient browser tests share: the phone, reading the form back, the database.
 
 The form is driven the way a patient drives it: by clicking (tapping) the radio buttons and
 boxes and typing into the fields, never by setting values from a script.
@@ -9,34 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import Intake
-from service.settings import async_database_url
+from tests.chromium import answer_with, dom_value, off_loop, question_kinds
 from tests.counting import count_rows
+from tests.databases import in_database
 from tests.server import LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -44,8 +31,6 @@ PHONE: dict[str, Any] = {
     "has_touch": True,
 }
 REFERENCE = re.compile(r"[2-9A-HJ-NP-TV-Z]{3}-[2-9A-HJ-NP-TV-Z]{3}")
-AXE_SOURCE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
-SHOTS = Path(tempfile.gettempdir()) / "shots"  # one picture of each state, to look at
 EXPECT_TIMEOUT_MS = 5_000
 MALAYALAM = re.compile(r"[\u0d00-\u0d7f]")
 
@@ -95,54 +80,8 @@ def new_context(
 
 
 # -------------------------------------------------------------------------------- the form
-def _dom_value(answer: object) -> str | list[str]:
-    """How an API answer (patient_json) appears in the form's fields."""
-    if answer is True:
-        return "yes"
-    if answer is False:
-        return "no"
-    if isinstance(answer, list):
-        return [str(code) for code in answer]
-    return str(answer)
-
-
-def question_kinds(page: Page) -> dict[str, str]:
-    """linkId -> kind of field (radio, checkbox, text, tel, date, textarea...), in page order."""
-    kinds: dict[str, str] = page.evaluate(
-        """() => Object.fromEntries(
-          [...document.querySelectorAll("form.intake-form .question")].map(question => {
-            const id = question.id.replace(/^item-/, "");
-            const field = question.querySelector(`[name="${id}"]`);
-            return [id, field.type];
-          }))"""
-    )
-    return kinds
-
-
-def fill_form(page: Page, answers: Mapping[str, object]) -> None:
-    """Answer the questions in page order, so a question shows before its follow-ups do."""
-    unknown = set(answers) - set(kinds := question_kinds(page))
-    assert not unknown, f"not on the form: {unknown}"
-    for link_id, kind in kinds.items():
-        if link_id in answers:
-            _answer(page, link_id, kind, answers[link_id])
-
-
 def answer(page: Page, link_id: str, value: object) -> None:
-    _answer(page, link_id, question_kinds(page)[link_id], value)
-
-
-def _answer(page: Page, link_id: str, kind: str, value: object) -> None:
-    fields = page.locator(f'#item-{link_id} [name="{link_id}"]')
-    wanted = _dom_value(value)
-    if kind == "radio":
-        fields.and_(page.locator(f'[value="{wanted}"]')).check()
-    elif kind == "checkbox":
-        codes = wanted if isinstance(wanted, list) else [wanted]
-        for box in fields.all():
-            box.set_checked(box.get_attribute("value") in codes)
-    else:
-        fields.fill(str(wanted))
+    answer_with(page, link_id, question_kinds(page)[link_id], value)
 
 
 def form_values(page: Page) -> dict[str, str | list[str]]:
@@ -174,7 +113,7 @@ def form_values(page: Page) -> dict[str, str | list[str]]:
 
 def assert_values_kept(page: Page, typed: Mapping[str, object]) -> None:
     now = form_values(page)
-    expected = {link_id: _dom_value(value) for link_id, value in typed.items()}
+    expected = {link_id: dom_value(value) for link_id, value in typed.items()}
     lost = {
         link_id: (want, now.get(link_id))
         for link_id, want in expected.items()
@@ -197,52 +136,7 @@ def switch_language(page: Page, lang: str) -> None:
     expect(link).to_have_attribute("aria-current", "true")
 
 
-def screenshot(page: Page, name: str) -> None:
-    """What the phone's screen shows now, kept to be looked at by a person."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-# -------------------------------------------------------------------------------- axe-core
-IMPACTS_THAT_FAIL = {"serious", "critical"}
-
-
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations on the page as it is now (needs a context with bypass_csp)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=AXE_SOURCE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
-    violations: list[dict[str, Any]] = result["violations"]
-    return violations
-
-
-def describe_violations(violations: Iterable[Mapping[str, Any]]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"{violation['impact']}: {violation['id']}: {violation['help']}")
-        lines.extend(
-            f"    {node['target']}: {node['html'][:200]}\n      {node['failureSummary']}"
-            for node in violation["nodes"]
-        )
-    return "\n".join(lines)
-
-
-def serious(violations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [v for v in violations if v["impact"] in IMPACTS_THAT_FAIL]
-
-
 # -------------------------------------------------------------------------------- database
-T = TypeVar("T")
-
-
-def off_loop(work: Callable[[], T]) -> T:
-    """Run `work` in a thread of its own: Playwright marks its loop as running in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
-
-
 def row_counts(url: URL) -> dict[str, int]:
     """Rows stored, by table, counted with tests/counting.count_rows."""
     return off_loop(lambda: asyncio.run(count_rows(url)))
@@ -264,27 +158,20 @@ class Counter:
 
 
 async def _stored(url: URL, references: list[str] | None) -> list[dict[str, Any]]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
     query = select(
         Intake.reference, Intake.language, Intake.answers, Intake.computed_priority
     ).order_by(Intake.submitted_at)
     if references is not None:
         query = query.where(Intake.reference.in_(references))
-    try:
-        async with engine.connect() as connection:
-            return [
-                {
-                    "reference": row.reference,
-                    "language": row.language,
-                    "answers": row.answers
-                    if isinstance(row.answers, dict)
-                    else json.loads(row.answers),
-                    "priority": row.computed_priority,
-                }
-                for row in await connection.execute(query)
-            ]
-    finally:
-        await engine.dispose()
+    return [
+        {
+            "reference": row.reference,
+            "language": row.language,
+            "answers": row.answers if isinstance(row.answers, dict) else json.loads(row.answers),
+            "priority": row.computed_priority,
+        }
+        for row in await in_database(url, query)
+    ]
 
 
 def stored_intake(url: URL, reference: str) -> dict[str, Any]:

@@ -15,16 +15,8 @@ import warnings
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.support import (
-    Site,
-    describe_violations,
-    fill_form,
-    new_context,
-    run_axe,
-    serious,
-    submit,
-    switch_language,
-)
+from tests.browser.support import Site, new_context, submit, switch_language
+from tests.chromium import describe, fill_form, run_axe, serious
 from tests.patients import patient_json
 
 pytestmark = pytest.mark.browser
@@ -47,9 +39,9 @@ OUTCOMES = {
 def check(page: Page, state: str, found: dict[str, str]) -> None:
     violations = run_axe(page)
     if violations:
-        found[state] = describe_violations(violations)
+        found[state] = describe(violations)
     failing = serious(violations)
-    assert not failing, f"axe: serious or critical on {state}:\n{describe_violations(failing)}"
+    assert not failing, f"axe: serious or critical on {state}:\n{describe(failing)}"
 
 
 @pytest.mark.parametrize("lang", ["en", "ml"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.support import Site, answer, fill_form, new_context, screenshot
+from tests.browser.support import Site, answer, new_context
+from tests.chromium import fill_form, screenshot
 
 pytestmark = pytest.mark.browser
 

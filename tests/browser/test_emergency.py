@@ -14,13 +14,12 @@ from tests.browser.support import (
     MALAYALAM,
     REFERENCE,
     Site,
-    fill_form,
     new_context,
-    screenshot,
     stored_intake,
     submit,
     switch_language,
 )
+from tests.chromium import fill_form, screenshot
 from tests.patients import patient_json
 
 pytestmark = pytest.mark.browser

@@ -18,14 +18,13 @@ from tests.browser.support import (
     Site,
     assert_first_party_only,
     assert_values_kept,
-    fill_form,
     form_values,
     new_context,
-    screenshot,
     stored_intake,
     submit,
     switch_language,
 )
+from tests.chromium import fill_form, screenshot
 from tests.patients import patient_json
 
 pytestmark = pytest.mark.browser

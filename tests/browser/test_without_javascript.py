@@ -16,11 +16,10 @@ from tests.browser.support import (
     Site,
     assert_first_party_only,
     assert_values_kept,
-    fill_form,
     new_context,
-    screenshot,
     stored_intake,
 )
+from tests.chromium import fill_form, screenshot
 from tests.patients import patient_json
 
 pytestmark = pytest.mark.browser

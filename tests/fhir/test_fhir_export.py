@@ -19,11 +19,11 @@ from fhir.resources.R4B.task import Task
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.app import create_app
 from service.models import AuditEvent
-from service.settings import DEFAULT_FHIR_IDENTIFIER_SYSTEM, async_database_url, get_settings
+from service.settings import DEFAULT_FHIR_IDENTIFIER_SYSTEM, get_settings
+from tests.databases import in_database
 from tests.patients import intake_body
 from tests.staff.support import Caller, Client, as_caller, callers
 
@@ -85,18 +85,12 @@ async def intake_json(client: Client, doctor: Caller, intake_id: str) -> dict[st
 
 
 async def fhir_reads(url: URL, intake_id: str) -> list[Any]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                select(AuditEvent).where(
-                    AuditEvent.intake_id == UUID(intake_id),
-                    AuditEvent.action == "intake.fhir_viewed",
-                )
-            )
-        ).all()
-    await engine.dispose()
-    return list(rows)
+    return await in_database(
+        url,
+        select(AuditEvent).where(
+            AuditEvent.intake_id == UUID(intake_id), AuditEvent.action == "intake.fhir_viewed"
+        ),
+    )
 
 
 async def test_the_bundle_round_trips_through_the_fhir_r4_models(

@@ -19,10 +19,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import Intake
-from service.settings import async_database_url
+from tests.databases import in_database
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server, start_server
 from tests.staff.support import make_staff
@@ -52,14 +51,8 @@ def _key(number: int) -> str:
 
 
 def _stored_intakes(url: URL) -> int:
-    async def count() -> int:
-        engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-        async with engine.connect() as connection:
-            total = await connection.scalar(select(func.count()).select_from(Intake))
-        await engine.dispose()
-        return int(total or 0)
-
-    return asyncio.run(count())
+    [(total,)] = asyncio.run(in_database(url, select(func.count()).select_from(Intake)))
+    return int(total)
 
 
 def _burst_then_kill(server: LiveServer) -> tuple[dict[int, dict[str, Any]], set[int]]:

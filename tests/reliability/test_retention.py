@@ -12,11 +12,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import AuditEvent, Intake, OutboxEvent
-from service.settings import async_database_url
 from tests.counting import count_rows
+from tests.databases import in_database
 from tests.patients import intake_body
 from tests.staff.support import make_staff
 from tests.test_cli import cli
@@ -25,34 +24,25 @@ Client = AsyncTestClient[Litestar]
 
 
 async def _age(url: URL, intake_id: str, days: int) -> None:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(Intake)
-            .where(Intake.id == UUID(intake_id))
-            .values(submitted_at=datetime.now(UTC) - timedelta(days=days))
-        )
-    await engine.dispose()
+    await in_database(
+        url,
+        update(Intake)
+        .where(Intake.id == UUID(intake_id))
+        .values(submitted_at=datetime.now(UTC) - timedelta(days=days)),
+    )
 
 
 async def _audit(url: URL) -> list[tuple[str, UUID | None]]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(AuditEvent.action, AuditEvent.intake_id).order_by(AuditEvent.id)
-        )
-        found = [(action, intake_id) for action, intake_id in rows]
-    await engine.dispose()
-    return found
+    rows = await in_database(
+        url, select(AuditEvent.action, AuditEvent.intake_id).order_by(AuditEvent.id)
+    )
+    return [(action, intake_id) for action, intake_id in rows]
 
 
 async def _events_about(url: URL) -> list[str]:
     """The intake ids the outbox's webhook events are about."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        payloads = (await connection.scalars(select(OutboxEvent.payload))).all()
-    await engine.dispose()
-    return [str(payload["id"]) for payload in payloads]
+    rows = await in_database(url, select(OutboxEvent.payload))
+    return [str(payload["id"]) for (payload,) in rows]
 
 
 async def _intake_with_pdf(client: Client, token: str, **changes: object) -> dict[str, str]:

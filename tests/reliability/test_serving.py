@@ -15,12 +15,25 @@ import pytest
 
 from service.server import HEAD_READ_SECONDS, REQUEST_READ_SECONDS
 from service.web.inputs import MAX_BODY
+from tests.databases import DatabaseFactory
 from tests.patients import intake_body
-from tests.server import LiveServer, live_server
+from tests.server import LiveServer, live_server, service_settings, serving
+
+
+@pytest.fixture(scope="module")
+def server(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server for the module: each test opens connections of its own and closes them, and
+    only the rate-limit test counts what was stored (on a server of its own)."""
+    folder = tmp_path_factory.mktemp("serving")
+    with serving(service_settings(databases.migrated(), folder), folder / "log") as started:
+        yield started
 
 
 @pytest.fixture
-def server(service_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+def limited_server(service_env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+    """A fresh server allowing two intakes a minute: no other test's intake counts."""
     with live_server({**service_env, "INTAKE_RATE_LIMIT_PER_MINUTE": "2"}, tmp_path / "log") as s:
         yield s
 
@@ -148,8 +161,8 @@ def test_a_normal_request_is_answered_without_a_server_banner(server: LiveServer
     assert "server" not in response.headers
 
 
-def test_x_forwarded_for_does_not_lift_the_rate_limit(server: LiveServer) -> None:
-    url = f"{server.base_url}/api/v1/intakes"
+def test_x_forwarded_for_does_not_lift_the_rate_limit(limited_server: LiveServer) -> None:
+    url = f"{limited_server.base_url}/api/v1/intakes"
     statuses = [httpx.post(url, json=intake_body(), timeout=30).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
     forged = httpx.post(

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import Executable
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.settings import async_database_url
 from service.staff import Role, create_token, create_user
+from tests.databases import engine_on
 
 PASSWORD = "correct horse battery"
 Client = AsyncTestClient[Litestar]
@@ -37,16 +36,13 @@ class Caller:
 
 async def make_staff(url: URL) -> dict[str, str]:
     """One user per role, and a doctor's API token; returns the token."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    async with sessions() as session:
+    async with engine_on(url) as engine, AsyncSession(engine) as session:
         for role in Role:
             await create_user(session, f"{role}@clinic.test", role, PASSWORD)
         tokens = {
             f"{role}-token": await create_token(session, f"{role} system", role) for role in Role
         }
         await session.commit()
-    await engine.dispose()
     return tokens
 
 
@@ -99,14 +95,3 @@ async def as_caller(
     client.cookies = httpx.Cookies(caller.cookies)
     headers = {**caller.headers(), **kwargs.pop("headers", {})}  # type: ignore[dict-item]
     return await client.request(method, path, headers=headers, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
-
-
-async def in_database(url: URL, statement: Executable) -> list[tuple[object, ...]]:
-    """Run one statement on the test database, committed; the rows it returns, if any."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(statement)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()

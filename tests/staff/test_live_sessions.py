@@ -14,8 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import URL
 
 from service.models import StaffSession
+from tests.databases import in_database
 from tests.server import LiveServer, live_server
-from tests.staff.support import csrf_token, in_database, make_staff, sign_in
+from tests.staff.support import csrf_token, make_staff, sign_in
 from tests.staff.test_live_queue import EventReader
 from tests.staff.test_sessions import last_seen, time_passes
 from tests.test_cli import cli

@@ -7,10 +7,9 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import AuditEvent, Intake
-from service.settings import async_database_url
+from tests.databases import in_database
 from tests.patients import intake_body
 from tests.staff.support import Caller, Client, as_caller, callers
 
@@ -22,14 +21,12 @@ async def submit(client: Client, **answers: object) -> str:
 
 
 async def shift_submission(url: URL, intake_id: str, minutes_ago: int) -> None:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(Intake)
-            .where(Intake.id == UUID(intake_id))
-            .values(submitted_at=datetime.now(UTC) - timedelta(minutes=minutes_ago))
-        )
-    await engine.dispose()
+    await in_database(
+        url,
+        update(Intake)
+        .where(Intake.id == UUID(intake_id))
+        .values(submitted_at=datetime.now(UTC) - timedelta(minutes=minutes_ago)),
+    )
 
 
 async def queue(client: Client, caller: Caller, query: str = "") -> list[dict[str, object]]:
@@ -119,18 +116,12 @@ async def test_a_doctor_reading_an_intake_writes_exactly_one_audit_event(
     detail = await as_caller(client, who["doctor"], "GET", f"/api/v1/intakes/{intake_id}")
     assert detail.status_code == 200
     assert [flag["rule"] for flag in detail.json()["red_flags"]] == ["RF-ACUTE-PROSTATITIS"]
-    engine = create_async_engine(
-        async_database_url(database_url.render_as_string(hide_password=False))
+    events = await in_database(
+        database_url,
+        select(AuditEvent).where(
+            AuditEvent.intake_id == UUID(intake_id), AuditEvent.action == "intake.viewed"
+        ),
     )
-    async with engine.connect() as connection:
-        events = (
-            await connection.execute(
-                select(AuditEvent).where(
-                    AuditEvent.intake_id == UUID(intake_id), AuditEvent.action == "intake.viewed"
-                )
-            )
-        ).all()
-    await engine.dispose()
     [event] = events
     assert event.actor_kind == "staff"
     assert event.actor_id is not None

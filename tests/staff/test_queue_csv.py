@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import AuditEvent
 from service.queue import COLUMNS
-from service.settings import async_database_url
 from service.spreadsheet import neutralise
+from tests.databases import in_database
 from tests.staff.support import Client, as_caller, callers
 from tests.staff.test_queue_api import shift_submission, submit
 
@@ -29,13 +28,9 @@ def rows_of(body: str) -> list[dict[str, str]]:
 
 
 async def audit_events(url: URL, action: str) -> list[AuditEvent]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        found = (
-            await connection.execute(select(AuditEvent).where(AuditEvent.action == action))
-        ).all()
-    await engine.dispose()
-    return found  # type: ignore[return-value]
+    return await in_database(  # type: ignore[return-value]
+        url, select(AuditEvent).where(AuditEvent.action == action)
+    )
 
 
 async def test_reception_downloads_the_days_queue_without_clinical_fields(

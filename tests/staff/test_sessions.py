@@ -19,7 +19,8 @@ from sqlalchemy.engine import URL
 
 from service.models import AuditEvent, StaffSession, StaffUser
 from service.staff.sessions import describe_browser
-from tests.staff.support import Client, csrf_token, in_database, make_staff, sign_in
+from tests.databases import in_database
+from tests.staff.support import Client, csrf_token, make_staff, sign_in
 from tests.test_cli import assert_one_clear_line, cli
 
 COOKIE = "staff_session"  # over plain HTTP; `__Host-staff_session` behind HTTPS

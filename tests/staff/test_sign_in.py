@@ -10,19 +10,16 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.app import create_app
 from service.models import AuditEvent
-from service.settings import ROOT, async_database_url, get_settings
+from service.settings import ROOT, get_settings
+from tests.databases import in_database
 from tests.staff.support import PASSWORD, Client, csrf_token, make_staff, sign_in
 
 
 async def audit_actions(url: URL) -> list[str]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(AuditEvent.action).order_by(AuditEvent.id))).all()
-    await engine.dispose()
+    rows = await in_database(url, select(AuditEvent.action).order_by(AuditEvent.id))
     return [row[0] for row in rows]
 
 

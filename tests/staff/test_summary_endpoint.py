@@ -13,28 +13,22 @@ from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.app import create_app
 from service.models import AuditEvent
-from service.settings import async_database_url, get_settings
+from service.settings import get_settings
+from tests.databases import in_database
 from tests.patients import intake_body
 from tests.staff.support import Client, as_caller, callers
 
 
 async def summary_reads(url: URL, intake_id: str) -> list[AuditEvent]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                select(AuditEvent).where(
-                    AuditEvent.intake_id == UUID(intake_id),
-                    AuditEvent.action == "intake.summary_viewed",
-                )
-            )
-        ).all()
-    await engine.dispose()
-    return list(rows)
+    return await in_database(  # type: ignore[return-value]
+        url,
+        select(AuditEvent).where(
+            AuditEvent.intake_id == UUID(intake_id), AuditEvent.action == "intake.summary_viewed"
+        ),
+    )
 
 
 async def test_a_doctor_reads_the_pdf_and_exactly_one_event_records_who_what_when(

@@ -6,37 +6,27 @@ from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.models import ApiToken, AuditEvent, Intake
-from service.settings import async_database_url
+from tests.databases import in_database
 from tests.staff.support import Client, as_caller, callers
 from tests.staff.test_queue_api import submit
 
 
 async def trail(url: URL) -> list[tuple[str, str, str | None, dict[str, object]]]:
     """(actor kind, action, actor id, detail) of every audit event, oldest first."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(AuditEvent).order_by(AuditEvent.id))).all()
-    await engine.dispose()
+    rows = await in_database(url, select(AuditEvent).order_by(AuditEvent.id))
     return [(row.actor_kind, row.action, row.actor_id, row.detail) for row in rows]
 
 
 async def token_ids(url: URL) -> dict[str, tuple[str, object]]:
     """Token name: (id, last used)."""
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(ApiToken))).all()
-    await engine.dispose()
+    rows = await in_database(url, select(ApiToken))
     return {row.name: (str(row.id), row.last_used_at) for row in rows}
 
 
 async def statuses(url: URL) -> list[str]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(Intake.status))).all()
-    await engine.dispose()
+    rows = await in_database(url, select(Intake.status))
     return [row[0] for row in rows]
 
 

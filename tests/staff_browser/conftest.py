@@ -5,6 +5,8 @@ up, Playwright leaves its own event loop marked as running in this thread, so an
 `asyncio.run()` (creating staff accounts, migrating) runs in a thread of its own (`off_loop`).
 Chromium is module-scoped so that Playwright has stopped before other directories' async
 tests run; the session-scoped database factory is asked for first, so it outlives Chromium.
+The server runs without a PDF prerender (tests/server.py), so no render worker takes the
+machine's cores in the middle of a timed live update.
 """
 
 from __future__ import annotations
@@ -13,20 +15,14 @@ import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
+from tests.chromium import chromium, off_loop
 from tests.databases import BACKEND, DatabaseFactory
-from tests.server import live_server
+from tests.server import service_settings, serving
 from tests.staff.support import make_staff
-from tests.staff_browser.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    StaffSite,
-    new_context,
-    off_loop,
-)
+from tests.staff_browser.support import StaffSite, new_context
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +33,7 @@ def staff_site(
     database_url = off_loop(databases.migrated)
     tokens = off_loop(lambda: asyncio.run(make_staff(database_url)))
     folder = tmp_path_factory.mktemp("staff-browser")
-    env = {
-        "DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "VAR_DIR": str(folder / "var"),
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-sessions",
-        "INTAKE_RATE_LIMIT_PER_MINUTE": "0",
-        "LOGIN_RATE_LIMIT_PER_MINUTE": "0",
-        "LIVE_STREAM_SECONDS": "30",
-    }
+    env = service_settings(database_url, folder, LIVE_STREAM_SECONDS="30")
     yield from _serve(env, folder, tokens)
 
 
@@ -65,36 +54,15 @@ def live_site(staff_site: StaffSite, tmp_path: Path) -> Iterator[StaffSite]:
 
 
 def _serve(env: dict[str, str], folder: Path, tokens: dict[str, str]) -> Iterator[StaffSite]:
-    with live_server(env, folder / "server.log") as server:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server did not start:\n{server.log()}")
-        site = StaffSite(server.base_url, tokens, env, server)
-        _warm_up(site)
-        yield site
-
-
-def _warm_up(site: StaffSite) -> None:
-    """The first intake of a server's life starts its PDF workers, which takes the machine's
-    every core for seconds; a clinic's server has long since done that. So do it here, before
-    anything is timed: one intake, and its PDF fetched (which waits for the render)."""
-    intake = site.submit(full_name="Warm Up")
-    pdf = httpx.get(
-        f"{site.base_url}/api/v1/intakes/{intake['id']}/summary.pdf",
-        headers={"authorization": f"Bearer {site.tokens['doctor-token']}"},
-        timeout=60,
-    )
-    assert pdf.status_code == 200, pdf.text
+    with serving(env, folder / "server.log") as server:
+        yield StaffSite(server.base_url, tokens, env, server)
 
 
 @pytest.fixture(scope="module")
 def browser(staff_site: StaffSite) -> Iterator[Browser]:
     # After `staff_site` (and so after `databases`): Chromium stops before both are torn down.
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as running:
+        yield running
 
 
 @pytest.fixture

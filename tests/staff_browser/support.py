@@ -1,14 +1,10 @@
-"""What the staff browser tests share: signing in, patients submitting, watching rows, axe."""
+"""What the staff browser tests share: signing in, patients submitting, watching rows."""
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -17,26 +13,12 @@ from tests.patients import intake_body
 from tests.server import LiveServer
 from tests.staff.support import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESK = {"viewport": {"width": 1280, "height": 800}}  # a reception desk's screen
 TIMEOUT_MS = 5_000
 SUBMIT_TIMEOUT_MS = 15_000  # a patient's form, on a busy machine
-SHOTS = Path(tempfile.gettempdir()) / "shots-staff"
-AXE_SOURCE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"  # tests/vendor
 RECEPTION = "reception@clinic.test"
 DOCTOR = "doctor@clinic.test"
 ADMIN = "admin@clinic.test"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,12 +49,6 @@ class StaffSite:
         assert response.status_code == 200, response.text
         mine = {intake["reference"] for intake in intakes}
         return [(e["reference"], e["priority"]) for e in response.json() if e["reference"] in mine]
-
-
-def off_loop(work: Callable[[], T]) -> T:
-    """Run `work` in a thread of its own: Playwright marks its loop as running in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
 
 
 def new_context(browser: Browser, base_url: str, **options: Any) -> BrowserContext:
@@ -162,43 +138,6 @@ def now_ms() -> float:
 
 
 # -------------------------------------------------------------------------------- patient
-def _dom_value(answer: object) -> str | list[str]:
-    if answer is True:
-        return "yes"
-    if answer is False:
-        return "no"
-    if isinstance(answer, list):
-        return [str(code) for code in answer]
-    return str(answer)
-
-
-def fill_intake_form(page: Page, answers: Mapping[str, object]) -> None:
-    """Answer the form's questions in page order, clicking and typing as a patient does."""
-    kinds: dict[str, str] = page.evaluate(
-        """() => Object.fromEntries(
-          [...document.querySelectorAll("form.intake-form .question")].map(question => {
-            const id = question.id.replace(/^item-/, "");
-            const field = question.querySelector(`[name="${id}"]`);
-            return [id, field ? field.type : ""];
-          }))"""
-    )
-    unknown = set(answers) - set(kinds)
-    assert not unknown, f"not on the form: {unknown}"
-    for link_id, kind in kinds.items():
-        if link_id not in answers:
-            continue
-        fields = page.locator(f'#item-{link_id} [name="{link_id}"]')
-        wanted = _dom_value(answers[link_id])
-        if kind == "radio":
-            fields.and_(page.locator(f'[value="{wanted}"]')).check()
-        elif kind == "checkbox":
-            codes = wanted if isinstance(wanted, list) else [wanted]
-            for box in fields.all():
-                box.set_checked(box.get_attribute("value") in codes)
-        else:
-            fields.fill(str(wanted))
-
-
 def send_intake_form(page: Page) -> str:
     """Press "Send my answers"; returns the reference code the patient is shown."""
     with page.expect_navigation(wait_until="load", timeout=SUBMIT_TIMEOUT_MS):
@@ -206,45 +145,3 @@ def send_intake_form(page: Page) -> str:
     reference = page.locator(".reference-code").inner_text().strip()
     assert reference, "no reference code on the confirmation page"
     return reference
-
-
-# -------------------------------------------------------------------------------- axe-core
-SERIOUS = {"serious", "critical"}
-
-
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations on the page as it is (the context must bypass the CSP)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=AXE_SOURCE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
-    assert len(result["passes"]) > 10, "axe-core checked next to nothing: did it run?"
-    print(  # noqa: T201 - shown with -s: what axe checked, page by page
-        f"axe {result['testEngine']['version']} on {page.url}: "
-        f"{len(result['passes'])} rules passed, {len(result['violations'])} violated"
-    )
-    violations: list[dict[str, Any]] = result["violations"]
-    return violations
-
-
-def describe(violations: Iterable[Mapping[str, Any]]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"{violation['impact']}: {violation['id']}: {violation['help']}")
-        lines.extend(
-            f"    {node['target']}: {node['html'][:160]}\n      {node['failureSummary']}"
-            for node in violation["nodes"]
-        )
-    return "\n".join(lines)
-
-
-def serious(violations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [v for v in violations if v["impact"] in SERIOUS]
-
-
-# -------------------------------------------------------------------------------- pictures
-def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
-    """What the screen shows now, kept for a person to look at."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)

@@ -13,16 +13,10 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect
 
-from tests.staff_browser.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    RECEPTION,
-    StaffSite,
-    new_context,
-    sign_in,
-)
+from tests.chromium import chromium
+from tests.staff_browser.support import RECEPTION, StaffSite, new_context, sign_in
 
 LAN_NAME = "clinic-desk.test"
 
@@ -31,13 +25,8 @@ LAN_NAME = "clinic-desk.test"
 def lan_browser(staff_site: StaffSite) -> Iterator[Browser]:
     # This module's only Chromium (one Playwright at a time), stopped before the site.
     rules = f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, rules, "--disable-features=HttpsUpgrades"],
-        )
-        yield chromium
-        chromium.close()
+    with chromium(rules, "--disable-features=HttpsUpgrades") as running:
+        yield running
 
 
 def test_staff_sign_in_over_plain_http_by_a_lan_name(

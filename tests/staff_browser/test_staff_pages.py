@@ -26,27 +26,22 @@ from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from service.models import StaffSession
+from tests.chromium import describe, fill_form, off_loop, run_axe, screenshot, serious
+from tests.databases import in_database
 from tests.patients import patient_json
-from tests.staff.support import in_database
 from tests.staff_browser.support import (
     ADMIN,
     DOCTOR,
     RECEPTION,
     StaffSite,
     alert,
-    describe,
-    fill_intake_form,
     level_cell,
     not_reloaded,
     now_ms,
-    off_loop,
     references_in_order,
     row,
-    run_axe,
-    screenshot,
     seen_at,
     send_intake_form,
-    serious,
     sign_in,
     status_cell,
     wait_live,
@@ -74,7 +69,7 @@ def patient_sends_form(contexts: Contexts, site: StaffSite, **changes: object) -
     """A patient fills and sends the real form; returns the reference and when they pressed."""
     page = contexts(site).new_page()
     page.goto("/")
-    fill_intake_form(page, patient_json(**changes))
+    fill_form(page, patient_json(**changes))
     pressed = now_ms()
     return send_intake_form(page), pressed
 

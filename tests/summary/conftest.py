@@ -13,15 +13,14 @@ from uuid import UUID
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from service.clinic import Clinic
 from service.intake import Accepted, IntakeWriter, submit_intake
 from service.models import Intake
 from service.questionnaire import Language
-from service.settings import async_database_url, get_settings
+from service.settings import get_settings
 from service.summary import Summary, summary_of
 from tests.patients import patient_json
 
@@ -57,14 +56,6 @@ def weasyprint_log() -> Iterator[list[logging.LogRecord]]:
         yield records
     if records:
         pytest.fail("WeasyPrint warned: " + "; ".join(r.getMessage() for r in records))
-
-
-@pytest.fixture
-async def sessions(database_url: URL) -> AsyncIterator[Sessions]:
-    url = database_url.render_as_string(hide_password=False)
-    engine = create_async_engine(async_database_url(url))
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from tests.webhooks.receiver import Receiver, running_receiver
 
 # Quick tests: a tenth of a second before the first retry, three attempts in all.
 QUICK = {
+    "WEBHOOK_WORKER": "true",  # off in every other test (tests/conftest.py's service_env)
     "WEBHOOK_MAX_ATTEMPTS": "3",
     "WEBHOOK_BACKOFF_SECONDS": "0.1",
     "WEBHOOK_POLL_SECONDS": "0.5",

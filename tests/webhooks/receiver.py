@@ -7,12 +7,13 @@ Each request is answered with the next planned status (200 once the plan runs ou
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.waiting import eventually_blocking
 
 HANG = -1
 
@@ -56,11 +57,9 @@ class Receiver:
         return {r.webhook_id for r in self.requests() if 200 <= r.answered < 300}
 
     def wait_for(self, done: Callable[[Receiver], bool], timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while not done(self):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"receiver still waiting; got {self.requests()}")
-            time.sleep(0.02)
+        eventually_blocking(
+            lambda: done(self), timeout, lambda: f"the receiver, which got {self.requests()}"
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

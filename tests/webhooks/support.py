@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -93,20 +90,6 @@ async def worker(db: Database) -> AsyncIterator[DeliveryWorker]:
     """A delivery worker on the test's database, with the environment's settings."""
     async with DeliveryWorker(db.session, WorkerSettings.of(get_settings())) as running:
         yield running
-
-
-async def eventually(check: Callable[[], Any], within: float = 15, what: str = "it") -> Any:
-    """Poll `check` (plain or async) until it returns something truthy; fail after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not so after {within} s")
-        await asyncio.sleep(0.05)
 
 
 async def in_session(db: Database, work: Callable[[AsyncSession], Any]) -> Any:

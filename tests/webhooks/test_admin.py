@@ -18,8 +18,9 @@ from service.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from service.settings import get_settings
 from tests.staff.support import as_caller, callers
 from tests.test_cli import assert_one_clear_line, cli, rows
+from tests.waiting import eventually
 from tests.webhooks.receiver import closed_port_url
-from tests.webhooks.support import database, eventually, worker
+from tests.webhooks.support import database, worker
 
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

@@ -15,8 +15,9 @@ from service.app import create_app
 from service.settings import get_settings
 from service.webhooks import DeliveryWorker, WorkerSettings
 from tests.patients import intake_body
+from tests.waiting import eventually
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.support import Database, database, eventually
+from tests.webhooks.support import Database, database
 
 EVENTS = 120
 

@@ -19,14 +19,15 @@ import pytest
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.app import create_app
 from service.clinic import Clinic
 from service.intake import IntakeService
 from service.intake.outbox import CHANNEL
 from service.intake.status import change_status
 from service.queue import Status, TolerantAsyncPgChannelsBackend
-from service.settings import ROOT, async_database_url, get_settings
+from service.settings import ROOT, get_settings
 from service.staff import Principal, Role
 from tests.patients import intake_body
 from tests.rule_files import rule_file, urinary_made_urgent
@@ -90,11 +91,6 @@ async def listening(app: Litestar, database_url: URL) -> AsyncIterator[Notices]:
     finally:
         hearing.cancel()
         await backend.on_shutdown()
-
-
-def _sessions(url: URL) -> async_sessionmaker[AsyncSession]:
-    engine = create_async_engine(async_database_url(url.render_as_string(hide_password=False)))
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 async def test_each_action_tells_the_live_queue_once(
@@ -168,11 +164,13 @@ async def test_each_action_tells_the_live_queue_once(
 
 
 async def test_a_rolled_back_action_tells_the_live_queue_nothing(
-    app: Litestar, client: Client, database_url: URL
+    app: Litestar,
+    client: Client,
+    database_url: URL,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     created = await client.post("/api/v1/intakes", json=intake_body())
     assert created.status_code == 201, created.text
-    sessions = _sessions(database_url)
     async with listening(app, database_url) as notices:
         async with sessions() as session:
             intake = await IntakeService(session, Clinic.load(get_settings())).load(
@@ -188,22 +186,30 @@ async def test_a_rolled_back_action_tells_the_live_queue_nothing(
 
 
 async def test_a_retriage_in_this_process_reaches_the_live_queue(
-    app: Litestar,
-    client: Client,
+    service_env: dict[str, str],
     database_url: URL,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    created = await client.post("/api/v1/intakes", json=intake_body(urination_pain=True))
-    assert created.status_code == 201, created.text
-    monkeypatch.setenv("RULE_SET_FILE", str(rule_file(tmp_path, urinary_made_urgent())))
-    get_settings.cache_clear()
-    clinic = Clinic.load(get_settings())
-    async with listening(app, database_url) as notices:
-        async with _sessions(database_url)() as session:
-            report = await IntakeService(session, clinic).retriage(datetime.now(UTC))
-        assert report.level_changed == 1
-        [notice] = await notices.after(1)
+    """The app's lifespan and the re-triage on one event loop, as in a server process (the test
+    client runs the lifespan on a loop of its own, which a publish from this one never wakes)."""
+    app = create_app()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client,
+    ):
+        created = await client.post("/api/v1/intakes", json=intake_body(urination_pain=True))
+        assert created.status_code == 201, created.text
+        monkeypatch.setenv("RULE_SET_FILE", str(rule_file(tmp_path, urinary_made_urgent())))
+        get_settings.cache_clear()
+        clinic = Clinic.load(get_settings())
+        async with listening(app, database_url) as notices:
+            async with sessions() as session:
+                report = await IntakeService(session, clinic).retriage(datetime.now(UTC))
+            assert report.level_changed == 1
+            [notice] = await notices.after(1)
     assert notice["event"] == "intake.priority_changed"
     assert notice["id"] == created.json()["id"]
     assert notice["priority"] == "urgent"

@@ -28,7 +28,6 @@ from service.retention import (
     purge_intakes,
     sweep_summaries,
 )
-from service.server import serve as run_server
 from service.settings import SettingsError, get_settings
 from service.staff import (
     AccountError,
@@ -40,7 +39,6 @@ from service.staff import (
     revoke_token,
     sign_out_everywhere,
 )
-from service.summary import SummaryCache
 from service.triage import RuleSetError, check_rule_file
 from service.webhooks import (
     DeliveryStatus,
@@ -54,6 +52,9 @@ from service.webhooks import (
 )
 
 T = TypeVar("T")
+# _LAZY: the server and the PDF machinery (WeasyPrint) are imported by the commands that use
+# them, so that the others (accounts, tokens, webhooks: scripted, run often) start in half the
+# time.
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -109,6 +110,8 @@ def serve(host: str, port: int) -> None:
         settings = get_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    from service.server import serve as run_server  # noqa: PLC0415 - see _LAZY
+
     run_server(settings, host, port)
 
 
@@ -433,6 +436,8 @@ def purge(days: int, *, yes: bool) -> None:
         click.confirm(
             f"Delete every intake submitted before {cutoff:%Y-%m-%d %H:%M} UTC?", abort=True
         )
+    from service.summary import SummaryCache  # noqa: PLC0415 - see _LAZY
+
     cache = SummaryCache(get_settings().summary_dir)
 
     async def work(session: AsyncSession) -> int:
@@ -462,6 +467,8 @@ def erase(reference: str, *, yes: bool) -> None:
         return await erase_intake(session, wanted, audit.SYSTEM)
 
     intake_id = _run(work)
+    from service.summary import SummaryCache  # noqa: PLC0415 - see _LAZY
+
     cache = SummaryCache(get_settings().summary_dir)
     cache.forget(str(intake_id))
     _run(lambda session: sweep_summaries(session, cache))

@@ -36,6 +36,7 @@ from pypdf import PdfReader
 
 from bench.common import RESULTS, rss_mib
 from service.clinic import Clinic
+from service.codes import Status
 from service.intake import answers_to_json
 from service.intake.stored import red_flags_of
 from service.models import Intake
@@ -77,6 +78,8 @@ def typical_summary(clinic: Clinic, number: int = 1) -> Summary:
         rule_set=triage.rule_set,
         rule_set_version=triage.rule_set_version,
         red_flags=red_flags_of(triage, NOW),
+        status=Status.NEW.value,
+        status_history=[],
         revision=1,
     )
     intake.set_priorities(triage.level, None)

@@ -21,6 +21,7 @@ from uuid import uuid4
 
 import structlog
 from sqlalchemy import event, text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,8 @@ log = structlog.get_logger(__name__)
 # The channel the live queue's notices travel on (a PostgreSQL NOTIFY channel too).
 CHANNEL = "queue"
 _CHANGES = "intake.changes"
-_callbacks: set[Callable[[list[IntakeChange]], None]] = set()
+# Each callback with the database it follows (None: every database this process writes to).
+_callbacks: dict[Callable[[list[IntakeChange]], None], str | None] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,21 @@ def _note(session: AsyncSession, change: IntakeChange) -> None:
     session.info.setdefault(_CHANGES, []).append(change)
 
 
-def on_changes(callback: Callable[[list[IntakeChange]], None]) -> Callable[[], None]:
-    """Call `callback` with the changes after each commit that carried some; returns its stop."""
-    _callbacks.add(callback)
-    return lambda: _callbacks.discard(callback)
+def on_changes(
+    callback: Callable[[list[IntakeChange]], None], database: URL | None = None
+) -> Callable[[], None]:
+    """Call `callback` with the changes after each commit that carried some, to `database` only
+    when given (an app follows the database it serves); returns the function that stops it."""
+    _callbacks[callback] = None if database is None else _address(database)
+
+    def stop() -> None:
+        _callbacks.pop(callback, None)
+
+    return stop
+
+
+def _address(database: URL) -> str:
+    return database.render_as_string(hide_password=False)
 
 
 def on_commit(wake: Callable[[], None]) -> Callable[[], None]:
@@ -136,7 +149,10 @@ def _notify(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if changes := session.info.pop(_CHANGES, None):
-        for callback in tuple(_callbacks):
+        committed_to = _address(session.get_bind().engine.url)
+        for callback, database in tuple(_callbacks.items()):
+            if database is not None and database != committed_to:
+                continue
             try:
                 callback(changes)
             except Exception as error:  # noqa: BLE001 - the change is committed: answer anyway

@@ -61,7 +61,8 @@ async def retriage_open_intakes(
         statement = (
             select(Intake)
             .where(Intake.status.in_(RETRIAGE_STATUSES))
-            .options(selectinload(Intake.red_flags))
+            # The status history too: a change told in a server's process is prerendered.
+            .options(selectinload(Intake.red_flags), selectinload(Intake.status_history))
             .order_by(Intake.submitted_at, Intake.id)
             .limit(BATCH)
         )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
-from service.intake.outbox import EventType
+from service.codes import EventType
 from service.webhooks import (
     RetryPolicy,
     check_url,

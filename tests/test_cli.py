@@ -1,39 +1,25 @@
-"""`python -m service users|tokens ...`: real processes, real database, one clear line on errors."""
+"""`python -m service users|tokens ...`: the command line on a real database, one clear line on
+errors. The commands run in this process (tests.commands), the entry point also as a real one."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from service.models import ApiToken, AuditEvent, StaffUser, WebhookEndpoint
-from service.settings import ROOT
 from service.staff import hash_token
+from tests.commands import Finished, cli, cli_process
 from tests.databases import in_database
-
-
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", **env},
-        timeout=60,
-        check=False,
-    )
 
 
 def rows(env: dict[str, str], model: type) -> list:  # type: ignore[type-arg]
     return asyncio.run(in_database(env["DATABASE_URL"], select(model)))
 
 
-def assert_one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+def assert_one_clear_line(result: Finished, expected: str) -> None:
     assert result.returncode == 1, result
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert expected in result.stderr
@@ -60,6 +46,18 @@ def test_users_create_stores_an_argon2_hash_and_an_audit_event(service_env: dict
     [event] = rows(service_env, AuditEvent)
     assert event.action == "staff_user.created"
     assert event.detail == {"user_id": str(user.id), "role": "doctor"}
+
+
+def test_python_m_service_runs_the_same_commands_as_a_process(service_env: dict[str, str]) -> None:
+    create = ["users", "create", "d@example.org", "--role", "doctor", "--password-stdin"]
+    created = cli_process(service_env, *create, stdin="a long enough password\n")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == "Created doctor user d@example.org.\n"
+    assert [user.email for user in rows(service_env, StaffUser)] == ["d@example.org"]
+    assert_one_clear_line(
+        cli_process(service_env, *create, stdin="a long enough password\n"), "already exists"
+    )
+    assert len(rows(service_env, StaffUser)) == 1
 
 
 def test_users_create_prompts_for_the_password_without_stdin(service_env: dict[str, str]) -> None:
@@ -216,4 +214,4 @@ def test_serve_refuses_several_workers_that_would_count_limits_apart(
     tmp_path: Path, database_url: str, expected: str
 ) -> None:
     env = {"DATABASE_URL": database_url, "VAR_DIR": str(tmp_path), "WORKERS": "2"}
-    assert_one_clear_line(cli(env, "serve", "--port", "1"), expected)
+    assert_one_clear_line(cli_process(env, "serve", "--port", "1"), expected)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -23,8 +21,9 @@ from service.intake.override import OverrideError, override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.models import AuditEvent, Intake
 from service.queue import Status
-from service.settings import ROOT, get_settings
+from service.settings import get_settings
 from service.triage import Priority
+from tests.commands import Finished, cli
 from tests.patients import intake_body
 from tests.rule_files import rule_file, urinary_made_urgent
 
@@ -162,21 +161,12 @@ async def test_the_retriage_command_reports_and_can_run_twice(
     client: AsyncTestClient[Litestar], service_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {
-        "PATH": "/usr/bin:/bin",
         **service_env,
         "RULE_SET_FILE": str(rule_file(tmp_path, urinary_made_urgent())),
     }
 
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "service", "retriage"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+    def run() -> Finished:
+        return cli(env, "retriage")
 
     await _submit(client, urination_pain=True)
     first = await asyncio.to_thread(run)

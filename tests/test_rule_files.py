@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from service.app import StartupError, create_app
-from service.settings import ROOT, get_settings
+from service.settings import get_settings
 from service.triage import DEFAULT_RULES
+from tests.commands import Finished, cli
 from tests.rule_files import default_text, rule_file, urinary_made_urgent, with_unknown_link_id
 from tests.server import live_server
 
 
-def rules_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", "rules", "check", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(path.parent / "var")},
-    )
+def rules_check(path: Path) -> Finished:
+    return cli({"VAR_DIR": str(path.parent / "var")}, "rules", "check", str(path))
 
 
 BROKEN = {

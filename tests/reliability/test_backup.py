@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from tests.commands import cli
 from tests.patients import intake_body
 from tests.server import live_server
 from tests.staff.support import make_staff
-from tests.test_cli import cli
 
 
 def _submit_until(stop: threading.Event, base_url: str, saved: list[dict[str, str]]) -> None:

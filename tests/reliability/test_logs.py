@@ -20,10 +20,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from tests.commands import cli
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server
 from tests.staff.support import PASSWORD, make_staff
-from tests.test_cli import cli
 from tests.waiting import eventually_blocking
 from tests.web.test_intake_form import form_fields
 from tests.webhooks.receiver import running_receiver

@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 
 from service.models import AuditEvent, Intake, OutboxEvent
+from tests.commands import cli
 from tests.counting import count_rows
 from tests.databases import in_database
 from tests.patients import intake_body
 from tests.staff.support import make_staff
-from tests.test_cli import cli
 
 Client = AsyncTestClient[Litestar]
 

@@ -14,19 +14,21 @@ from sqlalchemy import update
 from sqlalchemy.engine import URL
 
 from service.models import StaffSession
+from tests.commands import cli
 from tests.databases import in_database
 from tests.server import LiveServer, live_server
 from tests.staff.support import csrf_token, make_staff, sign_in
 from tests.staff.test_live_queue import EventReader
 from tests.staff.test_sessions import last_seen, time_passes
-from tests.test_cli import cli
 
 SIGNED_OUT = "event: signed-out"
+KEEPALIVE = 2
 
 
 def _env(service_env: dict[str, str]) -> dict[str, str]:
-    # Streams that would outlive every wait below, were they not closed.
-    return {**service_env, "LIVE_STREAM_SECONDS": "40"}
+    # Streams that would outlive every wait below, were they not closed; a keepalive (and so a
+    # check of the session) every KEEPALIVE seconds instead of 15.
+    return {**service_env, "LIVE_STREAM_SECONDS": "40", "LIVE_KEEPALIVE_SECONDS": str(KEEPALIVE)}
 
 
 def signed_in(server: LiveServer, email: str) -> httpx.Cookies:
@@ -85,7 +87,7 @@ def test_a_session_found_idle_closes_its_stream_at_the_next_keepalive(
         reader = streaming(server, signed_in(server, "doctor@clinic.test"))
         long_ago = datetime.now(UTC) - timedelta(hours=1)
         asyncio.run(in_database(database_url, update(StaffSession).values(last_seen_at=long_ago)))
-        closes_signed_out(reader, 20)  # the keepalive comes every 15 seconds
+        closes_signed_out(reader, KEEPALIVE + 5)  # at the next keepalive
 
 
 def test_a_session_only_an_open_queue_uses_ends_at_the_idle_limit(
@@ -101,7 +103,7 @@ def test_a_session_only_an_open_queue_uses_ends_at_the_idle_limit(
         reader = streaming(server, cookies)
         assert asyncio.run(last_seen(database_url)) == nearly_idle
         asyncio.run(time_passes(database_url, timedelta(minutes=2)))
-        closes_signed_out(reader, 20)  # the keepalive comes every 15 seconds
+        closes_signed_out(reader, KEEPALIVE + 5)  # at the next keepalive
         again = httpx.get(f"{server.base_url}/staff/queue/events", cookies=cookies)
         assert again.status_code == 303
         assert again.headers["location"].startswith("/staff/login")

@@ -19,9 +19,10 @@ from sqlalchemy.engine import URL
 
 from service.models import AuditEvent, StaffSession, StaffUser
 from service.staff.sessions import describe_browser
+from tests.commands import cli
 from tests.databases import in_database
 from tests.staff.support import Client, csrf_token, make_staff, sign_in
-from tests.test_cli import assert_one_clear_line, cli
+from tests.test_cli import assert_one_clear_line
 
 COOKIE = "staff_session"  # over plain HTTP; `__Host-staff_session` behind HTTPS
 

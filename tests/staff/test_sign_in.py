@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -13,7 +11,8 @@ from sqlalchemy.engine import URL
 
 from service.app import create_app
 from service.models import AuditEvent
-from service.settings import ROOT, get_settings
+from service.settings import get_settings
+from tests.commands import cli
 from tests.databases import in_database
 from tests.staff.support import PASSWORD, Client, csrf_token, make_staff, sign_in
 
@@ -107,29 +106,16 @@ async def test_cookies_are_secure_behind_https(
         assert "max-age=31536000" in response.headers["strict-transport-security"]
 
 
-def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", **env},
-        timeout=60,
-        check=False,
-    )
-
-
 async def test_disable_reset_password_and_revoke_token_commands(
     client: Client, service_env: dict[str, str], database_url: URL
 ) -> None:
     tokens = await make_staff(database_url)
-    disabled = await asyncio.to_thread(_cli, service_env, "users", "disable", "doctor@clinic.test")
+    disabled = await asyncio.to_thread(cli, service_env, "users", "disable", "doctor@clinic.test")
     assert disabled.returncode == 0, disabled.stderr
     assert (await sign_in(client, "doctor@clinic.test")).status_code == 401
 
     reset = await asyncio.to_thread(
-        _cli,
+        cli,
         service_env,
         "users",
         "reset-password",
@@ -143,11 +129,11 @@ async def test_disable_reset_password_and_revoke_token_commands(
     bearer = {"authorization": f"Bearer {tokens['doctor-token']}"}
     client.cookies.clear()
     assert (await client.get("/api/v1/queue", headers=bearer)).status_code == 200
-    revoked = await asyncio.to_thread(_cli, service_env, "tokens", "revoke", "doctor system")
+    revoked = await asyncio.to_thread(cli, service_env, "tokens", "revoke", "doctor system")
     assert revoked.returncode == 0, revoked.stderr
     assert (await client.get("/api/v1/queue", headers=bearer)).status_code == 401
 
-    unknown = await asyncio.to_thread(_cli, service_env, "users", "disable", "ghost@clinic.test")
+    unknown = await asyncio.to_thread(cli, service_env, "users", "disable", "ghost@clinic.test")
     assert unknown.returncode == 1
     assert "no staff user" in unknown.stderr
     actions = await audit_actions(database_url)

@@ -1,4 +1,5 @@
-"""Admins manage webhooks: the CLI (real processes) and the admin page, dead letters visible."""
+"""Admins manage webhooks: the command line (tests.commands) and the admin page; dead letters
+visible."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from service.app import create_app
 from service.cli import main
 from service.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from service.settings import get_settings
+from tests.commands import cli
 from tests.staff.support import as_caller, callers
-from tests.test_cli import assert_one_clear_line, cli, rows
+from tests.test_cli import assert_one_clear_line, rows
 from tests.waiting import eventually
 from tests.webhooks.receiver import closed_port_url
 from tests.webhooks.support import database, worker

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
@@ -20,13 +21,33 @@ async def submit(client: Client, **answers: object) -> str:
     return str(response.json()["id"])
 
 
+CLINIC = ZoneInfo("Asia/Kolkata")
+
+
 async def shift_submission(url: URL, intake_id: str, minutes_ago: int) -> None:
+    await submitted_at(url, intake_id, datetime.now(UTC) - timedelta(minutes=minutes_ago))
+
+
+async def submitted_at(url: URL, intake_id: str, at: datetime) -> None:
     await in_database(
-        url,
-        update(Intake)
-        .where(Intake.id == UUID(intake_id))
-        .values(submitted_at=datetime.now(UTC) - timedelta(minutes=minutes_ago)),
+        url, update(Intake).where(Intake.id == UUID(intake_id)).values(submitted_at=at)
     )
+
+
+def one_clinic_day(*minutes_ago: int) -> tuple[date, list[datetime]]:
+    """Submission times so many minutes before now, and their clinic day, for a test of one
+    day's queue. Just after the clinic's midnight some would fall on yesterday: then all move
+    back together to end just before midnight, and stay as far apart."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.astimezone(CLINIC).date(), time.min, tzinfo=CLINIC)
+    latest, earliest = (now - timedelta(minutes=m) for m in (min(minutes_ago), max(minutes_ago)))
+    back = timedelta(0) if earliest >= midnight else latest - midnight + timedelta(minutes=1)
+    times = [now - timedelta(minutes=minutes) - back for minutes in minutes_ago]
+    return times[0].astimezone(CLINIC).date(), times
+
+
+def minutes_waited(since: datetime) -> int:
+    return (datetime.now(UTC) - since) // timedelta(minutes=1)
 
 
 async def queue(client: Client, caller: Caller, query: str = "") -> list[dict[str, object]]:
@@ -43,13 +64,14 @@ async def test_the_queue_is_ordered_by_level_then_oldest_first(
     soon = await submit(client, urination_pain=True)
     emergency = await submit(client, chest_pain=True)
     routine_new = await submit(client)
-    await shift_submission(database_url, routine_old, 30)
-    await shift_submission(database_url, soon, 20)
-    await shift_submission(database_url, emergency, 10)
-    rows = await queue(client, who["reception"])
+    day, times = one_clinic_day(30, 20, 10, 0)
+    for intake_id, at in zip((routine_old, soon, emergency, routine_new), times, strict=True):
+        await submitted_at(database_url, intake_id, at)
+    rows = await queue(client, who["reception"], f"?date={day.isoformat()}")
     assert [row["id"] for row in rows] == [emergency, soon, routine_old, routine_new]
     assert [row["priority"] for row in rows] == ["emergency", "soon", "routine", "routine"]
-    assert rows[0]["waiting_minutes"] in {10, 11}
+    waited = minutes_waited(times[2])  # 10, unless moved back before midnight
+    assert rows[0]["waiting_minutes"] in {waited - 1, waited}
     assert rows[0]["long_wait"] is True  # an emergency waiting 10 min is a long wait (5)
     assert rows[3]["long_wait"] is False
 

@@ -52,6 +52,8 @@ class Settings:
     rule_set_file: Path | None
     live_stream_seconds: int
     """How long one server-sent event stream lasts before the browser reconnects by itself."""
+    live_keepalive_seconds: int
+    """How often an idle live-queue stream sends a keepalive and checks its staff session."""
     long_wait_minutes: Mapping[str, int]
     """Per level: after this many minutes in the queue, reception sees the row highlighted."""
     webhook_worker: bool
@@ -247,6 +249,7 @@ def get_settings() -> Settings:
         questionnaire_file=_path("QUESTIONNAIRE_FILE"),
         rule_set_file=_path("RULE_SET_FILE"),
         live_stream_seconds=_int("LIVE_STREAM_SECONDS", 300, minimum=1),
+        live_keepalive_seconds=_int("LIVE_KEEPALIVE_SECONDS", 15, minimum=1),
         long_wait_minutes=MappingProxyType(
             {
                 level: _int(f"LONG_WAIT_{level.upper()}_MINUTES", default, minimum=1)

@@ -33,7 +33,6 @@ from service.web.error_pages import error_page
 from service.web.inputs import parse_statuses
 from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
 
-KEEPALIVE_SECONDS = 15.0
 DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
 
 
@@ -127,9 +126,10 @@ async def queue_events(
     Each stream ends after `live_stream_seconds`; the browser reconnects by itself, so no
     connection lives for ever. A stream opened with a staff session ends as soon as that
     session does, with a `signed-out` event: at the notice of its end (sign-out, password
-    reset, disable, sign-out everywhere, on any worker), or else at the next keepalive, which
-    checks the session again (an end no notice reached, such as the idle limit). Neither
-    the stream nor its checks count as use of the session, so an unattended screen goes idle.
+    reset, disable, sign-out everywhere, on any worker), or else at the next keepalive (every
+    `live_keepalive_seconds`), which checks the session again (an end no notice reached, such
+    as the idle limit). Neither the stream nor its checks count as use of the session, so an
+    unattended screen goes idle.
     """
     session = session_of(request)
 
@@ -149,7 +149,9 @@ async def queue_events(
             yield ServerSentEventMessage(data=None, comment="connected", retry=3000)
             try:
                 while (left := ends_at - loop.time()) > 0:
-                    message, ended = await listening.next(min(KEEPALIVE_SECONDS, left))
+                    message, ended = await listening.next(
+                        min(settings.live_keepalive_seconds, left)
+                    )
                     if ended is not None:
                         if session is not None and ended == str(session.id).encode():
                             break

@@ -48,15 +48,17 @@ def start_server(env: Mapping[str, str], log_path: Path, port: int | None = None
             command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
     server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
-    # Generous: several workers each load the app, on a machine that may be busy.
+    # Generous: several workers each load the app, on a machine that may be busy. One client
+    # for all the tries: a new one each time costs more than the try (it loads a TLS context).
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            httpx.get(f"{server.base_url}/health", timeout=5)
-        except httpx.TransportError:
-            time.sleep(0.1)
-        else:
-            return server
+    with httpx.Client(base_url=server.base_url, timeout=5) as client:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                client.get("/health")
+            except httpx.TransportError:
+                time.sleep(0.1)
+            else:
+                return server
     return server
 
 

@@ -75,12 +75,13 @@ def test_a_backup_taken_under_load_restores_every_intake_acknowledged_before_it(
     with sqlite3.connect(restored) as check:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     env = {**service_env, "DATABASE_URL": f"sqlite:///{restored}", "VAR_DIR": str(tmp_path / "r")}
-    with live_server(env, tmp_path / "restored.log") as server:
-        doctor = {"authorization": f"Bearer {token}"}
+    doctor = {"authorization": f"Bearer {token}"}
+    with (
+        live_server(env, tmp_path / "restored.log") as server,
+        httpx.Client(base_url=server.base_url, headers=doctor, timeout=30) as client,
+    ):
         for intake in saved[:before]:
-            found = httpx.get(
-                f"{server.base_url}/api/v1/intakes/{intake['id']}", headers=doctor, timeout=30
-            )
+            found = client.get(f"/api/v1/intakes/{intake['id']}")
             assert found.status_code == 200, found.text
             assert found.json()["reference"] == intake["reference"]
 

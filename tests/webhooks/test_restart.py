@@ -51,9 +51,10 @@ def test_deliveries_pending_at_a_sigkill_are_made_after_the_restart(
     #    are only in the outbox.
     first = start_server({**webhook_env, "WEBHOOK_WORKER": "false"}, log)
     try:
-        for _ in range(INTAKES):
-            response = httpx.post(f"{first.base_url}/api/v1/intakes", json=intake_body())
-            assert response.status_code == 201, response.text
+        with httpx.Client(base_url=first.base_url) as patients:
+            for _ in range(INTAKES):
+                response = patients.post("/api/v1/intakes", json=intake_body())
+                assert response.status_code == 201, response.text
     finally:
         _kill(first)
 

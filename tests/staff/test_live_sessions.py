@@ -71,11 +71,14 @@ def test_signing_out_closes_the_open_stream_at_once(
     asyncio.run(make_staff(database_url))
     with live_server(_env(service_env), tmp_path / "server.log") as server:
         cookies = signed_in(server, "reception@clinic.test")
-        elsewhere = streaming(server, signed_in(server, "reception@clinic.test"))
+        other_browser = signed_in(server, "reception@clinic.test")
+        elsewhere = streaming(server, other_browser)
         reader = streaming(server, cookies)
         sign_out(server, cookies)
         assert closes_signed_out(reader, 5) < 3
         assert not elsewhere.finished.is_set()  # the same person's other session lives on
+        sign_out(server, other_browser)  # until it signs out too (and the server can stop)
+        assert closes_signed_out(elsewhere, 5) < 3
 
 
 def test_a_session_found_idle_closes_its_stream_at_the_next_keepalive(

@@ -49,19 +49,24 @@ find_python() {
   exit 1
 }
 
-# The hash of what `kind` installs: the project's declarations and its lock file.
+# The hash of what `kind` installs: the project's declarations and its lock files.
 lock_digest() {
-  cat "$REPO/pyproject.toml" "$REPO/locks/$1.txt" | sha256sum | cut -c1-16
+  cat "$REPO/pyproject.toml" "$REPO/locks/uv.txt" "$REPO/locks/$1.txt" | sha256sum | cut -c1-16
 }
 
 # Install `kind`'s lock file (every package pinned, each download checked against its hash),
-# then the project itself, without its dependencies. Only when the lock or pyproject changed.
+# then the project itself, without its dependencies. Only when a lock or pyproject changed.
+# uv (itself locked, installed by pip) does it: several times faster than pip, which matters
+# on every fresh machine and CI run.
 install_locked() {
   local kind="$1" stamp="$VENV/.installed-$1"
   [ "$(cat "$stamp" 2>/dev/null)" = "$(lock_digest "$kind")" ] && return 0
   say "installing the $kind lock (locks/$kind.txt) and the project"
-  "$VENV/bin/python" -m pip install -qq --require-hashes -r "$REPO/locks/$kind.txt"
-  "$VENV/bin/python" -m pip install -qq --no-deps -e "$REPO"
+  "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --require-hashes \
+    -r "$REPO/locks/uv.txt"
+  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --require-hashes \
+    -r "$REPO/locks/$kind.txt"
+  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$REPO"
   lock_digest "$kind" > "$stamp"
 }
 

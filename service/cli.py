@@ -39,6 +39,7 @@ from service.staff import (
     revoke_token,
     sign_out_everywhere,
 )
+from service.summary import SummaryCache
 from service.triage import RuleSetError, check_rule_file
 from service.webhooks import (
     DeliveryStatus,
@@ -52,9 +53,8 @@ from service.webhooks import (
 )
 
 T = TypeVar("T")
-# _LAZY: the server and the PDF machinery (WeasyPrint) are imported by the commands that use
-# them, so that the others (accounts, tokens, webhooks: scripted, run often) start in half the
-# time.
+# _LAZY: the server (uvicorn and the app) is imported by `serve` only, so that the other
+# commands (accounts, tokens, webhooks: scripted, run often) start faster.
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -436,8 +436,6 @@ def purge(days: int, *, yes: bool) -> None:
         click.confirm(
             f"Delete every intake submitted before {cutoff:%Y-%m-%d %H:%M} UTC?", abort=True
         )
-    from service.summary import SummaryCache  # noqa: PLC0415 - see _LAZY
-
     cache = SummaryCache(get_settings().summary_dir)
 
     async def work(session: AsyncSession) -> int:
@@ -467,8 +465,6 @@ def erase(reference: str, *, yes: bool) -> None:
         return await erase_intake(session, wanted, audit.SYSTEM)
 
     intake_id = _run(work)
-    from service.summary import SummaryCache  # noqa: PLC0415 - see _LAZY
-
     cache = SummaryCache(get_settings().summary_dir)
     cache.forget(str(intake_id))
     _run(lambda session: sweep_summaries(session, cache))

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import delete, select
@@ -24,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.models import Intake, OutboxEvent
-
-if TYPE_CHECKING:  # the cache is passed in: the command line needs no PDF machinery to start
-    from service.summary import SummaryCache
+from service.summary import SummaryCache
 
 _BATCH = 500
 _REFERENCE = re.compile(r"[A-Z0-9]{3}-?[A-Z0-9]{3}")

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import atexit
 import gc
-import hashlib
-import importlib.metadata
 import shutil
 import zlib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import cssselect2
@@ -20,19 +17,19 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
-from service.settings import ROOT
 from service.summary._fetcher import SummaryAssetFetcher
+from service.summary._rendering import (
+    PDF_TEMPLATES,
+    TEMPLATES,
+    SummaryRenderError,
+    renderer_version,
+)
 from service.summary._view import LEVEL_SIGNS, Summary
 
-TEMPLATES = ROOT / "templates"
-PDF_TEMPLATES = TEMPLATES / "pdf"
 TEMPLATE = "pdf/summary.html"
 STYLESHEET = PDF_TEMPLATES / "summary.css"
 USER_AGENT_STYLESHEET = PDF_TEMPLATES / "user-agent.css"
 FONTS = PDF_TEMPLATES / "fonts"
-_PACKAGE = Path(__file__).parent
-# Everything whose change changes the bytes: WeasyPrint and its PDF writer, and our own files.
-_LIBRARIES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools")
 
 
 # pydyf deflates every stream at zlib's slowest level, 9. Level 6, zlib's own default, makes a
@@ -54,32 +51,6 @@ class _Deflate:
 
 
 pydyf.zlib = _Deflate
-
-
-class SummaryRenderError(RuntimeError):
-    """The summary PDF could not be made. Nothing is stored; asking again retries."""
-
-
-class SummaryRenderTimeoutError(SummaryRenderError):
-    """A render ran over its time limit and its worker was stopped."""
-
-
-@cache
-def renderer_version() -> str:
-    """A digest of the template, stylesheet, fonts, this package's code and the libraries.
-
-    It is part of every cache key and ETag, so a deploy that changes any of them can never
-    serve a PDF made by the old one.
-    """
-    digest = hashlib.sha256()
-    files = sorted([*PDF_TEMPLATES.rglob("*"), *_PACKAGE.glob("*.py"), *_PACKAGE.glob("*.toml")])
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    for library in _LIBRARIES:
-        digest.update(f"{library}={importlib.metadata.version(library)}\0".encode())
-    return digest.hexdigest()[:16]
 
 
 class _SummaryHTML(weasyprint.HTML):  # type: ignore[misc]  # WeasyPrint ships no types

@@ -18,14 +18,13 @@ from types import TracebackType
 import structlog
 
 from service.summary._cache import CacheEntry, SummaryCache, SummaryPdf
-from service.summary._pdf import (
+from service.summary._rendering import (
     SummaryRenderError,
     SummaryRenderTimeoutError,
-    render_summary_pdf,
     renderer_version,
 )
 from service.summary._view import Summary
-from service.summary._worker import alive, ping, start_worker
+from service.summary._worker import alive, ping, render_in_worker, start_worker
 
 log = structlog.get_logger(__name__)
 # Prerenders waiting per worker before more are skipped (a doctor's request never is).
@@ -58,7 +57,7 @@ class SummaryRenderer:
         workers: int = 2,
         timeout: float = 20.0,
         max_tasks_per_child: int = 200,
-        render: RenderFunction = render_summary_pdf,
+        render: RenderFunction = render_in_worker,
         prerender: bool = True,
     ) -> None:
         self.cache = SummaryCache(cache_dir)

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from service.summary._pdf import warm_up
+from service.summary._view import Summary
 
 # Where SCHED_IDLE is missing (not Linux), niceness 10 is the next best thing.
 WORKER_NICENESS = 10
@@ -37,7 +37,16 @@ def start_worker(work_dir: str, owner: int) -> None:
     )
     _log_without_text()
     _leave_with(owner, own)
+    from service.summary._pdf import warm_up  # noqa: PLC0415 - in the worker only: see _rendering
+
     warm_up()
+
+
+def render_in_worker(summary: Summary) -> bytes:
+    """The PDF of `summary`: what a worker runs (its forkserver has loaded WeasyPrint already)."""
+    from service.summary._pdf import render_summary_pdf  # noqa: PLC0415 - see _rendering
+
+    return render_summary_pdf(summary)
 
 
 def _yield_to_everything_else() -> None:

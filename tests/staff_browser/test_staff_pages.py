@@ -348,12 +348,14 @@ def test_a_queue_left_alone_shows_the_sign_in_when_its_session_goes_idle(
     """With its stream down (refused here), the page polls its rows; once the session is idle
     the rows send it to the sign-in page, and the page shows it instead of a stale queue."""
     page = contexts().new_page()
+    page.clock.install()  # the page's own timers, moved on below instead of waited for
     page.route("**/staff/queue/events", lambda route: route.abort())
     page.goto("/staff/login")
     sign_in(page, RECEPTION)
     expect(page.locator("#live-status")).to_have_attribute("data-live", "no")
     idle = update(StaffSession).values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31))
     off_loop(lambda: asyncio.run(in_database(make_url(staff_site.env["DATABASE_URL"]), idle)))
+    page.clock.run_for(10_000)  # the next poll of the rows (every 10 s while the stream is down)
     expect(page.get_by_role("heading", level=1)).to_have_text("Staff sign-in", timeout=15_000)
     expect(page).to_have_url(re.compile(r"/staff/login\?next=/staff/queue$"))
 

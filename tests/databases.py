@@ -58,8 +58,15 @@ def create_postgres_database(name: str, template: str | None = None) -> URL:
     return _postgres(name)
 
 
-def drop_postgres_database(name: str) -> None:
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+async def _drop_postgres_databases(names: list[str], at_once: int = 4) -> None:
+    """Drop `names`, `at_once` at a time: their checkpoints overlap (a third faster)."""
+    slots = asyncio.Semaphore(at_once)
+
+    async def drop(name: str) -> None:
+        async with slots:
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    await asyncio.gather(*(drop(name) for name in names))
 
 
 class DatabaseFactory:
@@ -67,6 +74,8 @@ class DatabaseFactory:
 
     On PostgreSQL a copy takes a tenth of a second or more, most of it the server writing and
     syncing its files: so the next test's copy is made in the background while this test runs.
+    The copies are dropped at the end, several at once: each DROP DATABASE waits for a
+    checkpoint, which during the run would hold up the next copy and every test's commits.
     """
 
     def __init__(self, workdir: Path) -> None:
@@ -119,8 +128,7 @@ class DatabaseFactory:
     def drop_all(self) -> None:
         self._background.shutdown(wait=True)
         if BACKEND == "postgresql":
-            for name in [*self._made, *([self._template] if self._template else [])]:
-                drop_postgres_database(name)
+            asyncio.run(_drop_postgres_databases([*self._made, *filter(None, [self._template])]))
 
 
 @contextmanager

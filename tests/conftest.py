@@ -33,7 +33,7 @@ def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"
 
 
-# pytest-xdist runs the suite on three workers (pyproject's addopts, `--dist loadgroup`). Each test
+# pytest-xdist runs the suite on every core (pyproject's addopts, `--dist loadgroup`). Each test
 # has its own database, folder, free ports and Redis namespace (the database's), so most run
 # side by side. These groups each run on one worker, one test at a time: Chromium with its
 # shared servers, and tests that time the service (deadlines, live updates, render time

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -27,8 +25,9 @@ from service.intake import IntakeService
 from service.intake.outbox import CHANNEL
 from service.intake.status import change_status
 from service.queue import Status, TolerantAsyncPgChannelsBackend
-from service.settings import ROOT, get_settings
+from service.settings import get_settings
 from service.staff import Principal, Role
+from tests.commands import cli_process
 from tests.patients import intake_body
 from tests.rule_files import rule_file, urinary_made_urgent
 from tests.server import live_server
@@ -230,22 +229,12 @@ def test_the_command_line_s_retriage_reaches_an_open_stream(
         )
         assert created.status_code == 201, created.text
         [_created] = reader.wait_for(1, seconds=5)
-        retriage = subprocess.run(
-            [sys.executable, "-m", "service", "retriage"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={
-                "PATH": "/usr/bin:/bin",
-                **service_env,
-                "RULE_SET_FILE": str(rule_file(tmp_path, urinary_made_urgent())),
-            },
-            timeout=60,
-            check=False,
-        )
+        rules = str(rule_file(tmp_path, urinary_made_urgent()))
+        retriage = cli_process({**service_env, "RULE_SET_FILE": rules}, "retriage")
         assert retriage.returncode == 0, retriage.stderr
         assert "1 changed level" in retriage.stdout
         [_, notice] = reader.wait_for(2, seconds=5)
+        reader.close()
     assert notice == {
         "event": "intake.priority_changed",
         "id": created.json()["id"],

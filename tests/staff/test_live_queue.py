@@ -4,7 +4,9 @@ two servers sharing one database (LISTEN/NOTIFY)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -35,6 +37,7 @@ class EventReader(threading.Thread):
         self.finished = threading.Event()
         self.events: list[dict[str, object]] = []
         self.raw: list[str] = []
+        self._socket: socket.socket | None = None
 
     def run(self) -> None:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
@@ -43,6 +46,7 @@ class EventReader(threading.Thread):
                 "GET", self.url, headers=headers, cookies=self.cookies, timeout=60
             ) as response:
                 assert response.status_code == 200
+                self._socket = response.extensions["network_stream"].get_extra_info("socket")
                 for line in response.iter_lines():
                     self.raw.append(line)
                     if line.startswith(": connected"):
@@ -51,8 +55,18 @@ class EventReader(threading.Thread):
                         self.events.append(json.loads(line.removeprefix("data: ")))
         except httpx.RemoteProtocolError:
             pass  # the server was stopped at the end of the test, this stream still open
+        except httpx.ReadError:
+            pass  # closed by `close`
         finally:
             self.finished.set()
+
+    def close(self) -> None:
+        """Leave, as a screen that is closed: the server ends the stream (and can stop at
+        once, where it would wait for an open stream to run its course)."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+        assert self.finished.wait(5), "the stream did not end"
 
     def wait_for(self, count: int, seconds: float = 2.0) -> list[dict[str, object]]:
         deadline = time.monotonic() + seconds
@@ -90,6 +104,7 @@ def test_a_new_intake_reaches_the_live_stream_once_with_ids_and_level_only(
         assert time.monotonic() - started < 2.0
         time.sleep(0.5)  # a replay stores nothing new, so it must announce nothing either
         assert reader.events == [_warm_up, event]
+        reader.close()
     assert event["event"] == "intake.created"
     assert event["id"] == first.json()["id"]
     assert event["priority"] == "emergency"
@@ -113,6 +128,7 @@ def test_two_servers_on_one_postgresql_database_share_the_live_queue(
         created = httpx.post(f"{server_a.base_url}/api/v1/intakes", json=intake_body())
         assert created.status_code == 201
         [event] = reader.wait_for(1, seconds=3)
+        reader.close()
     assert event["id"] == created.json()["id"]
     assert event["event"] == "intake.created"
 

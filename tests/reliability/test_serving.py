@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -82,21 +80,25 @@ def intake_head(length: int) -> bytes:
     )
 
 
-def _half_a_request_line(server: LiveServer) -> float:
+def test_half_a_request_line_is_closed_within_seconds(server: LiveServer) -> None:
     with connect(server) as sock:
         sock.sendall(b"GET /hea")
-        return closed_after(sock)
+        waited = closed_after(sock)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
 
 
-def _idle_after_an_answer(server: LiveServer) -> float:
+def test_an_idle_connection_after_an_answer_is_closed_within_seconds(server: LiveServer) -> None:
     with connect(server) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         sock.sendall(b"GET /hea")  # the next request never finishes its first line
-        return closed_after(sock)
+        waited = closed_after(sock)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
 
 
-def _next_request_after_an_early_answer(server: LiveServer) -> float:
+def test_the_next_request_after_an_early_answer_has_the_head_deadline(server: LiveServer) -> None:
+    """An answer sent before the body is read (a 413 on `Content-Length`) leaves the body to
+    arrive after it; once it has, the next request's head is due like any other."""
     too_long = MAX_BODY + 1
     with connect(server) as sock:
         sock.sendall(intake_head(too_long))
@@ -104,10 +106,11 @@ def _next_request_after_an_early_answer(server: LiveServer) -> float:
         sock.sendall(b"x" * too_long)
         time.sleep(1)
         sock.sendall(b"GET / HT")
-        return closed_after(sock)
+        waited = closed_after(sock)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
 
 
-def _body_trickled_a_byte_at_a_time(server: LiveServer) -> float:
+def test_a_body_trickled_a_byte_at_a_time_is_cut(server: LiveServer) -> None:
     with connect(server) as sock:
         sock.sendall(intake_head(1000))
         started = time.monotonic()
@@ -120,12 +123,13 @@ def _body_trickled_a_byte_at_a_time(server: LiveServer) -> float:
                 sock.sendall(b" ")
             except ConnectionError:
                 closed = True
-        return time.monotonic() - started
+        waited = time.monotonic() - started
+    assert waited < REQUEST_READ_SECONDS + 3, f"held open {waited:.1f} s"
 
 
-def _slow_upload(server: LiveServer) -> tuple[int, int]:
-    """A body sent over longer than the head deadline (but well within the request's); the
-    statuses of its answer and of the next request on the same connection."""
+def test_a_slow_upload_is_answered_and_its_connection_kept_alive(server: LiveServer) -> None:
+    """A body sent over longer than the head deadline (but well within the request's) is read,
+    answered, and the same connection then serves the next request."""
     body = json.dumps(intake_body()).encode()
     pieces = [body[i : i + len(body) // 4 + 1] for i in range(0, len(body), len(body) // 4 + 1)]
     with connect(server) as sock:
@@ -133,78 +137,9 @@ def _slow_upload(server: LiveServer) -> tuple[int, int]:
         for piece in pieces:
             time.sleep((HEAD_READ_SECONDS + 2) / len(pieces))
             sock.sendall(piece)
-        answered = answer_status(sock)
+        assert answer_status(sock) == 201
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        return answered, answer_status(sock)
-
-
-SLOW_CLIENTS: dict[str, Callable[[LiveServer], Any]] = {
-    "half a request line": _half_a_request_line,
-    "idle after an answer": _idle_after_an_answer,
-    "next request after an early answer": _next_request_after_an_early_answer,
-    "body trickled": _body_trickled_a_byte_at_a_time,
-    "slow upload": _slow_upload,
-}
-
-
-class SlowClients:
-    """This module's slow clients, all started together when a test first asks. Each waits out
-    one of the server's deadlines, 37 s the longest: side by side they take about that, one
-    after another a minute. Each test then checks its own client's outcome."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self._threads = ThreadPoolExecutor(len(SLOW_CLIENTS), thread_name_prefix="slow-client")
-        self._running = {
-            name: self._threads.submit(client, server) for name, client in SLOW_CLIENTS.items()
-        }
-
-    def outcome(self, name: str) -> Any:
-        """What the client returned; what it raised (a failed assertion, say) is raised here."""
-        return self._running[name].result(timeout=REQUEST_READ_SECONDS + 30)
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=True)
-
-
-@pytest.fixture(scope="module")
-def slow_clients(server: LiveServer) -> Iterator[SlowClients]:
-    clients = SlowClients(server)
-    yield clients
-    clients.close()
-
-
-def test_half_a_request_line_is_closed_within_seconds(slow_clients: SlowClients) -> None:
-    waited = slow_clients.outcome("half a request line")
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
-
-
-def test_an_idle_connection_after_an_answer_is_closed_within_seconds(
-    slow_clients: SlowClients,
-) -> None:
-    waited = slow_clients.outcome("idle after an answer")
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
-
-
-def test_the_next_request_after_an_early_answer_has_the_head_deadline(
-    slow_clients: SlowClients,
-) -> None:
-    """An answer sent before the body is read (a 413 on `Content-Length`) leaves the body to
-    arrive after it; once it has, the next request's head is due like any other."""
-    waited = slow_clients.outcome("next request after an early answer")
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
-
-
-def test_a_body_trickled_a_byte_at_a_time_is_cut(slow_clients: SlowClients) -> None:
-    waited = slow_clients.outcome("body trickled")
-    assert waited < REQUEST_READ_SECONDS + 3, f"held open {waited:.1f} s"
-
-
-def test_a_slow_upload_is_answered_and_its_connection_kept_alive(
-    slow_clients: SlowClients,
-) -> None:
-    """A body sent over longer than the head deadline (but well within the request's) is read,
-    answered, and the same connection then serves the next request."""
-    assert slow_clients.outcome("slow upload") == (201, 200)
+        assert answer_status(sock) == 200
 
 
 def test_a_50_mb_header_is_refused(server: LiveServer) -> None:

@@ -2,8 +2,8 @@
 
 `cli` runs the command line in this process with click's own test runner: the same
 `service.cli.main`, arguments, standard input, environment and exit code, in a few milliseconds
-instead of the second and a half a new interpreter takes to import the service (the suite runs
-over a hundred commands). `cli_process` starts the real `python -m service`, for the tests of the
+instead of the second and a half a new interpreter takes to import the service (the SQLite
+pass runs 79 commands). `cli_process` starts the real `python -m service`, for the tests of the
 entry point itself and of a command reaching another process (a running server).
 """
 
@@ -30,7 +30,8 @@ class Finished:
 
 
 def cli(env: Mapping[str, str], *args: str, stdin: str = "") -> Finished:
-    """Run `python -m service ARGS` in this process, with `env` set while it runs.
+    """Run `python -m service ARGS` in this process, with `env` set while it runs (on top of
+    the test's own environment, where a real process would see only `env` and PATH).
 
     An exception the command line does not turn into its one-line error fails the test here,
     with its traceback, as it would have printed one from a real process.

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,6 +20,8 @@ from service.web.inputs import MAX_BODY
 from tests.databases import DatabaseFactory
 from tests.patients import intake_body
 from tests.server import LiveServer, live_server, service_settings, serving
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -80,25 +84,30 @@ def intake_head(length: int) -> bytes:
     )
 
 
-def test_half_a_request_line_is_closed_within_seconds(server: LiveServer) -> None:
+# The slow clients. Each holds a connection for seconds (the trickle for over half a minute) and
+# only waits meanwhile, so the module starts them all at once on its server (`slow_clients`)
+# and each test then checks its own. Each returns what its test asserts.
+
+
+def half_a_request_line(server: LiveServer) -> float:
+    """Seconds a connection that sent half a request line is held open."""
     with connect(server) as sock:
         sock.sendall(b"GET /hea")
-        waited = closed_after(sock)
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+        return closed_after(sock)
 
 
-def test_an_idle_connection_after_an_answer_is_closed_within_seconds(server: LiveServer) -> None:
+def idle_after_an_answer(server: LiveServer) -> float:
+    """Seconds a connection is held open after an answer, when the next request stalls."""
     with connect(server) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         sock.sendall(b"GET /hea")  # the next request never finishes its first line
-        waited = closed_after(sock)
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+        return closed_after(sock)
 
 
-def test_the_next_request_after_an_early_answer_has_the_head_deadline(server: LiveServer) -> None:
+def next_request_after_an_early_answer(server: LiveServer) -> float:
     """An answer sent before the body is read (a 413 on `Content-Length`) leaves the body to
-    arrive after it; once it has, the next request's head is due like any other."""
+    arrive after it; seconds the next, stalled, request is held open once it has."""
     too_long = MAX_BODY + 1
     with connect(server) as sock:
         sock.sendall(intake_head(too_long))
@@ -106,11 +115,11 @@ def test_the_next_request_after_an_early_answer_has_the_head_deadline(server: Li
         sock.sendall(b"x" * too_long)
         time.sleep(1)
         sock.sendall(b"GET / HT")
-        waited = closed_after(sock)
-    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+        return closed_after(sock)
 
 
-def test_a_body_trickled_a_byte_at_a_time_is_cut(server: LiveServer) -> None:
+def body_trickled_a_byte_at_a_time(server: LiveServer) -> float:
+    """Seconds until a body sent one byte every 2 s is cut."""
     with connect(server) as sock:
         sock.sendall(intake_head(1000))
         started = time.monotonic()
@@ -123,13 +132,12 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut(server: LiveServer) -> None:
                 sock.sendall(b" ")
             except ConnectionError:
                 closed = True
-        waited = time.monotonic() - started
-    assert waited < REQUEST_READ_SECONDS + 3, f"held open {waited:.1f} s"
+        return time.monotonic() - started
 
 
-def test_a_slow_upload_is_answered_and_its_connection_kept_alive(server: LiveServer) -> None:
-    """A body sent over longer than the head deadline (but well within the request's) is read,
-    answered, and the same connection then serves the next request."""
+def slow_upload(server: LiveServer) -> tuple[int, int]:
+    """A body sent over longer than the head deadline (but well within the request's): the
+    status of its answer, then of the next request on the same connection."""
     body = json.dumps(intake_body()).encode()
     pieces = [body[i : i + len(body) // 4 + 1] for i in range(0, len(body), len(body) // 4 + 1)]
     with connect(server) as sock:
@@ -137,9 +145,63 @@ def test_a_slow_upload_is_answered_and_its_connection_kept_alive(server: LiveSer
         for piece in pieces:
             time.sleep((HEAD_READ_SECONDS + 2) / len(pieces))
             sock.sendall(piece)
-        assert answer_status(sock) == 201
+        answered = answer_status(sock)
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert answer_status(sock) == 200
+        return answered, answer_status(sock)
+
+
+SLOW_CLIENTS = (
+    half_a_request_line,
+    idle_after_an_answer,
+    next_request_after_an_early_answer,
+    body_trickled_a_byte_at_a_time,
+    slow_upload,
+)
+
+
+@pytest.fixture(scope="module")
+def slow_clients(server: LiveServer) -> Iterator[dict[str, Future[Any]]]:
+    """Every slow client started at once on the module's server, by name: each on a
+    connection of its own, as separate clients would be."""
+    with ThreadPoolExecutor(max_workers=len(SLOW_CLIENTS)) as pool:
+        yield {client.__name__: pool.submit(client, server) for client in SLOW_CLIENTS}
+
+
+def outcome(slow_clients: dict[str, Future[Any]], client: Callable[[LiveServer], T]) -> T:
+    result: T = slow_clients[client.__name__].result(timeout=REQUEST_READ_SECONDS + 60)
+    return result
+
+
+def test_half_a_request_line_is_closed_within_seconds(
+    slow_clients: dict[str, Future[Any]],
+) -> None:
+    waited = outcome(slow_clients, half_a_request_line)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_an_idle_connection_after_an_answer_is_closed_within_seconds(
+    slow_clients: dict[str, Future[Any]],
+) -> None:
+    waited = outcome(slow_clients, idle_after_an_answer)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_the_next_request_after_an_early_answer_has_the_head_deadline(
+    slow_clients: dict[str, Future[Any]],
+) -> None:
+    waited = outcome(slow_clients, next_request_after_an_early_answer)
+    assert waited < HEAD_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_cut(slow_clients: dict[str, Future[Any]]) -> None:
+    waited = outcome(slow_clients, body_trickled_a_byte_at_a_time)
+    assert waited < REQUEST_READ_SECONDS + 3, f"held open {waited:.1f} s"
+
+
+def test_a_slow_upload_is_answered_and_its_connection_kept_alive(
+    slow_clients: dict[str, Future[Any]],
+) -> None:
+    assert outcome(slow_clients, slow_upload) == (201, 200)
 
 
 def test_a_50_mb_header_is_refused(server: LiveServer) -> None:

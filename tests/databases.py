@@ -58,8 +58,9 @@ def create_postgres_database(name: str, template: str | None = None) -> URL:
     return _postgres(name)
 
 
-async def _drop_postgres_databases(names: list[str], at_once: int = 4) -> None:
-    """Drop `names`, `at_once` at a time: their checkpoints overlap (a third faster)."""
+async def _drop_postgres_databases(names: list[str], at_once: int = 16) -> None:
+    """Drop `names`, `at_once` at a time: each waits for a checkpoint, and the drops waiting
+    together share one."""
     slots = asyncio.Semaphore(at_once)
 
     async def drop(name: str) -> None:

@@ -190,6 +190,20 @@ def _parts(app: Litestar) -> Parts:
 
 
 @asynccontextmanager
+async def database_engine(app: Litestar) -> AsyncIterator[None]:
+    """The engine's connections are closed at shutdown, after every other part has used them.
+
+    Advanced Alchemy's own lifespan closes them only for the first config a process makes: it
+    numbers the state key of each later one (db_engine_1, ...) and then looks for the engine
+    under the unnumbered key. An app made again in the same process (each test's) kept its
+    pooled connections open until the garbage collector found them."""
+    try:
+        yield
+    finally:
+        await _parts(app).db.get_engine().dispose()
+
+
+@asynccontextmanager
 async def schema_guard(app: Litestar) -> AsyncIterator[None]:
     """A database that is down at start is not fatal: /health says 503 until it is back. One
     that is up but not migrated is: serving it would fail on every request."""
@@ -267,6 +281,7 @@ class ClinicCore(InitPlugin):
         app_config.stores = rate_limit_stores(self.settings)
         app_config.lifespan.extend(
             [
+                database_engine,  # first in, so last out
                 schema_guard,
                 summary_workers,
                 # Outlives the writer, whose last commits at shutdown still reach the queue.

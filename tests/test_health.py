@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -66,3 +67,16 @@ def test_a_real_server_reports_a_stopped_database_and_recovers_by_itself(
         log = server.log()
     assert "database unavailable" in log
     assert "Traceback" not in log
+
+
+async def test_every_app_closes_its_database_connections_when_it_stops(
+    app_with: Callable[..., Litestar],
+) -> None:
+    """The second app of a process too: Advanced Alchemy's own shutdown closes the connections
+    of only the first config a process makes (service.app.database_engine)."""
+    for _ in range(2):
+        app = app_with()
+        async with AsyncTestClient(app=app) as client:
+            assert (await client.get("/health")).status_code == 200
+        pool = app.state.parts.db.get_engine().pool
+        assert pool.checkedin() == pool.checkedout() == 0, pool.status()

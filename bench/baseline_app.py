@@ -1,9 +1,13 @@
-"""The bare baseline of the submission benchmark: one Litestar handler that stores the JSON.
+"""The bare baselines of the submission benchmark: one Litestar handler that stores the JSON.
 
-No validation, no triage, no audit, no outbox: it inserts the body with SQLAlchemy (async, one
-commit per request) into one table it creates at start, on the same database settings as the
-service (the `DATABASE_URL`, the async driver, SQLite's pragmas and busy timeout, PostgreSQL's
-pool), so the ratio to it shows what the service's own work costs.
+No validation, no triage, no audit, no outbox: each inserts the body with SQLAlchemy into one
+table it creates at start, one commit per request, on the same database settings as the service
+(the `DATABASE_URL`, SQLite's pragmas, `synchronous=FULL` and busy timeout, PostgreSQL's pool),
+so the ratio to them shows what the service's own work costs. Two of them:
+
+- `create_app`: async SQLAlchemy on the service's own drivers (aiosqlite, asyncpg);
+- `create_durable_app` (SQLite only): sync SQLAlchemy on the stdlib sqlite3 in a thread per
+  request, the plain way to a durable insert: each 201 waits for its own commit.
 
 Run: uvicorn --factory bench.baseline_app:create_app (the benchmark uses bench.common.serve).
 """
@@ -16,9 +20,9 @@ from typing import Any
 from uuid import uuid4
 
 from litestar import Litestar, post
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, Engine, String, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from service.database import CONNECT_TIMEOUT, _set_sqlite_pragmas
 from service.settings import async_database_url
@@ -78,5 +82,52 @@ def create_app() -> Litestar:
 
     async def close() -> None:
         await engine.dispose()
+
+    return Litestar([submit], on_startup=[create_table], on_shutdown=[close])
+
+
+def _sync_engine() -> Engine:
+    """The synchronous engine for the same `DATABASE_URL`, with the same SQLite pragmas."""
+    url = async_database_url(os.environ.get("DATABASE_URL", "sqlite:///var/baseline.sqlite3"))
+    if url.get_backend_name() != "sqlite":
+        # The project installs no synchronous PostgreSQL driver; SQLite is where it is compared.
+        raise RuntimeError("the durable baseline runs on SQLite only")
+    engine = create_engine(url.set(drivername="sqlite"), connect_args={"timeout": CONNECT_TIMEOUT})
+    synchronous = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(CONNECT_TIMEOUT * 1000)}")
+        cursor.close()
+
+    return engine
+
+
+def create_durable_app() -> Litestar:
+    """Sync SQLAlchemy in a worker thread, one durable commit per request."""
+    engine = _sync_engine()
+    sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @post("/api/v1/intakes", sync_to_thread=True)
+    def submit(data: dict[str, Any]) -> dict[str, str]:
+        row = BaselineIntake(
+            id=str(uuid4()),
+            language=data.get("language"),
+            answers=data.get("answers"),
+            submitted_at=datetime.now(UTC),
+        )
+        with sessions() as session:
+            session.add(row)
+            session.commit()
+        return {"id": row.id}
+
+    def create_table() -> None:
+        Base.metadata.create_all(engine)
+
+    def close() -> None:
+        engine.dispose()
 
     return Litestar([submit], on_startup=[create_table], on_shutdown=[close])

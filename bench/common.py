@@ -7,6 +7,7 @@ The benchmarks run the real server (uvicorn with the app factory, as `scripts/ru
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -106,6 +107,33 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size of one process, in MiB: its pages shared with others (the render
+    workers forked from it, say) count once across them (0 once it has gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) one process has used so far, in seconds (0 once it has gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # The fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below `pid` (the server's render workers, say)."""
     pending, found = [pid], []
@@ -125,8 +153,13 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def service_command(port: int) -> list[str]:
+    """The service as it runs in production (README): its own server, limits and WORKERS."""
+    return [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
 def server_command(factory: str, port: int) -> list[str]:
-    """The one uvicorn command line every benchmarked app runs with (ours and the baseline)."""
+    """The one plain uvicorn command line the bare baselines run with."""
     return [
         sys.executable,
         "-m",
@@ -169,10 +202,11 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def serve(space: Workspace, factory: str = "service.app:create_app") -> Iterator[Server]:
-    """`factory` served by `server_command` on a free port with the workspace's environment."""
+def serve(space: Workspace, factory: str | None = None) -> Iterator[Server]:
+    """On a free port with the workspace's environment: `factory` served by `server_command`,
+    or the service by `service_command` when no factory is given."""
     port = free_port()
-    command = server_command(factory, port)
+    command = service_command(port) if factory is None else server_command(factory, port)
     log_path = space.folder / f"server-{port}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -184,7 +218,7 @@ def serve(space: Workspace, factory: str = "service.app:create_app") -> Iterator
         while not _answers(f"{server.base_url}/"):
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{factory} did not start:\n{tail}")
+                raise RuntimeError(f"{shlex.join(command)} did not start:\n{tail}")
             time.sleep(0.1)
         yield server
     finally:

@@ -1,19 +1,26 @@
-"""Submission load: wrk posts varied valid intakes to our server and to the bare baseline.
+"""Submission load: wrk posts varied valid intakes to our server and to the bare baselines.
 
 Run: python bench/submissions.py [--database sqlite|postgresql|both] [--connections 1,8,32,128]
-                                 [--seconds 10] [--warmup 3]
+                                 [--seconds 10] [--warmup 3] [--targets ours,baseline,durable]
 
-For each database, and for each target (ours: service.app:create_app; the baseline:
-bench.baseline_app:create_app, one handler that inserts the JSON with SQLAlchemy), on a fresh
-database and with the same uvicorn command line (bench.common.server_command): ~500 varied
+For each database, and for each target, on a fresh database:
+- `ours`: the service as it runs in production, `python -m service serve` (its default worker
+  count, its uvicorn protocol and limits; bench.common.service_command);
+- `baseline`: bench.baseline_app:create_app, one handler that inserts the JSON with async
+  SQLAlchemy on the service's drivers, one commit per request;
+- `durable` (SQLite only): bench.baseline_app:create_durable_app, the same insert with sync
+  SQLAlchemy in a thread, `synchronous=FULL`, one commit per request;
+the baselines under one plain uvicorn command line (bench.common.server_command). ~500 varied
 valid bodies (both languages, Malayalam names and free text, the red-flag cases of
 tests/domain/cases.toml), each first posted once to our server, which must answer 201 to every
 one; then per connection count a warmup run and a measured run of
-`wrk -t min(2,c) -c c -d SECONDS --latency -s bench/wrk/submit.lua`, sampling the server's
-RSS (its own process, and its child processes apart) every 0.5 s. After a target's runs the
-server is stopped and its stored rows are counted: every intake wrk saw acknowledged must be
-stored; a few more may be (requests still in flight when wrk stopped, which it never saw
-answered).
+`wrk -t min(2,c) -c c -d SECONDS --latency -s bench/wrk/submit.lua`. During each measured run:
+the CPU time the server process used (and its child processes apart), over the requests wrk
+sent; the largest RSS of the server (and its children apart) and the largest PSS of them all
+together (the whole service; pages shared between them count once), sampled every 0.5 s. After
+a target's runs the server is stopped and its stored rows are counted: every intake wrk saw
+acknowledged must be stored; a few more may be (requests still in flight when wrk stopped,
+which it never saw answered).
 
 Writes bench/results/submissions.json (a database run alone replaces only that database's
 figures) and prints a table. Exit status 1 on any wrk error or an acknowledged intake not stored.
@@ -46,10 +53,11 @@ from bench.common import (
     ROOT,
     Server,
     Workspace,
+    cpu_seconds,
     descendants,
+    pss_mib,
     rss_mib,
     serve,
-    server_command,
     workspace,
 )
 from tests.domain.support import CASES
@@ -60,10 +68,14 @@ LUA = ROOT / "bench" / "wrk" / "submit.lua"
 BODIES = 500
 SAMPLE_SECONDS = 0.5
 WRK_TIMEOUT = "10s"  # wrk's default 2 s would count slow answers as errors, hiding their latency
+# Each target: its app factory (None: `python -m service serve`) and the table it stores in.
 TARGETS = {
-    "ours": ("service.app:create_app", "intake"),
+    "ours": (None, "intake"),
     "baseline": ("bench.baseline_app:create_app", "baseline_intake"),
+    "durable": ("bench.baseline_app:create_durable_app", "baseline_intake"),
 }
+BASELINES = ("baseline", "durable")
+SQLITE_ONLY = {"durable"}
 
 NAMES = {
     "en": ["Arun Kumar", "Rahul Menon", "Joseph Thomas", "Mohammed Ashraf", "Suresh Nair",
@@ -171,15 +183,18 @@ def server_log_events(path: Path) -> dict[str, int]:
 
 @contextmanager
 def memory_sampled(pid: int) -> Iterator[dict[str, float]]:
-    """The largest RSS (MiB) of the server process, and of its children together, meanwhile."""
-    peak = {"server": 0.0, "children": 0.0}
+    """Meanwhile, the largest RSS (MiB) of the server process and of its children together, and
+    the largest PSS of them all (the whole service, shared pages counted once)."""
+    peak = {"server": 0.0, "children": 0.0, "service_pss": 0.0}
     stop = threading.Event()
 
     def sample() -> None:
         while True:
+            children = descendants(pid)
             peak["server"] = max(peak["server"], rss_mib(pid))
-            children = sum(rss_mib(child) for child in descendants(pid))
-            peak["children"] = max(peak["children"], children)
+            peak["children"] = max(peak["children"], sum(rss_mib(child) for child in children))
+            service = pss_mib(pid) + sum(pss_mib(child) for child in children)
+            peak["service_pss"] = max(peak["service_pss"], service)
             if stop.wait(SAMPLE_SECONDS):
                 return
 
@@ -190,6 +205,20 @@ def memory_sampled(pid: int) -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         sampler.join()
+
+
+@contextmanager
+def cpu_measured(pid: int) -> Iterator[dict[str, float]]:
+    """The CPU seconds the server process, and its children apart, use meanwhile. A child that
+    ends before the end is not counted (the render workers live as long as the server)."""
+    server = cpu_seconds(pid)
+    children = {child: cpu_seconds(child) for child in descendants(pid)}
+    used = {"server": 0.0, "children": 0.0}
+    yield used
+    used["server"] = cpu_seconds(pid) - server
+    used["children"] = sum(
+        cpu_seconds(child) - children.get(child, 0.0) for child in descendants(pid)
+    )
 
 
 def wrk_command(url: str, connections: int, seconds: int, bodies: Path) -> list[str]:
@@ -249,7 +278,7 @@ def measure_target(
                     acknowledged += warm["acknowledged"]
                     in_flight_bound += count
                 load = os.getloadavg()[0]
-                with memory_sampled(server.pid) as peak:
+                with memory_sampled(server.pid) as peak, cpu_measured(server.pid) as cpu:
                     figures = wrk(server.base_url, count, seconds, bodies_file)
                 acknowledged += figures["acknowledged"]
                 in_flight_bound += count
@@ -266,6 +295,15 @@ def measure_target(
                     "error_kinds": figures["errors"],
                     "rss_mib_max": round(peak["server"], 1),
                     "children_rss_mib_max": round(peak["children"], 1),
+                    "service_pss_mib_max": round(peak["service_pss"], 1),
+                    # Server CPU seconds over the requests wrk sent (some are still in flight
+                    # at the end, so a request's share is slightly under-counted: at most c).
+                    "server_cpu_ms_per_request": round(
+                        1000 * cpu["server"] / max(1, figures["requests"]), 3
+                    ),
+                    "children_cpu_ms_per_request": round(
+                        1000 * cpu["children"] / max(1, figures["requests"]), 3
+                    ),
                     # Other work on the machine skews the figures; this says how much there was.
                     "load_average_before": round(load, 2),
                 }
@@ -274,8 +312,8 @@ def measure_target(
         stored = stored_rows(space, database, table) - before
         log_events = server_log_events(server.log_path)
     return {
-        "factory": factory,
-        "server_command": server_command(factory, 0),
+        "factory": factory or "service.app:create_app",
+        "server_command": server.command,
         "connections": runs,
         "storage": {
             "acknowledged": acknowledged,
@@ -294,6 +332,7 @@ def run(
     connections: list[int] | None = None,
     seconds: int = 10,
     warmup: int = 3,
+    targets: list[str] | None = None,
 ) -> dict[str, Any]:
     """Per database (`sqlite`, `postgresql` or `both`): per target, per connection count."""
     connections = connections or [1, 8, 32, 128]
@@ -301,19 +340,22 @@ def run(
     bodies = varied_bodies()
     results: dict[str, Any] = {}
     for name in databases:
-        targets = {
+        measured = {
             target: measure_target(name, target, connections, seconds, warmup, bodies)
-            for target in TARGETS
+            for target in targets or TARGETS
+            if name == "sqlite" or target not in SQLITE_ONLY
         }
-        ours, baseline = targets["ours"]["connections"], targets["baseline"]["connections"]
-        results[name] = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            **targets,
-            "ratio_ours_to_baseline": {
-                count: round(ours[count]["requests_per_s"] / baseline[count]["requests_per_s"], 3)
-                for count in ours
-            },
-        }
+        results[name] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **measured}
+        if "ours" not in measured:
+            continue
+        ours = measured["ours"]["connections"]
+        for baseline in BASELINES:
+            if baseline in measured:
+                theirs = measured[baseline]["connections"]
+                results[name][f"ratio_ours_to_{baseline}"] = {
+                    count: round(ours[count]["requests_per_s"] / theirs[count]["requests_per_s"], 3)
+                    for count in ours
+                }
     return results
 
 
@@ -330,11 +372,21 @@ def machine() -> dict[str, object]:
 
 
 def _row(figures: dict[str, Any]) -> str:
+    if "server_cpu_ms_per_request" not in figures:  # a run from before these were measured
+        figures = {
+            "server_cpu_ms_per_request": 0.0,
+            "children_cpu_ms_per_request": 0.0,
+            "service_pss_mib_max": 0.0,
+            **figures,
+        }
     return (
         f"{figures['requests_per_s']:8.1f}/s  p50 {figures['p50_ms']:7.2f}  "
         f"p90 {figures['p90_ms']:7.2f}  p99 {figures['p99_ms']:7.2f}  "
         f"max {figures['max_ms']:8.2f} ms  errors {figures['errors']}  "
-        f"rss {figures['rss_mib_max']:.0f} MiB (+{figures['children_rss_mib_max']:.0f})"
+        f"cpu {figures['server_cpu_ms_per_request']:.3f} ms/req "
+        f"(+{figures['children_cpu_ms_per_request']:.3f})  "
+        f"rss {figures['rss_mib_max']:.0f} MiB (+{figures['children_rss_mib_max']:.0f})  "
+        f"pss {figures['service_pss_mib_max']:.0f} MiB"
     )
 
 
@@ -342,6 +394,8 @@ def table(databases: dict[str, Any]) -> str:
     lines = []
     for name, result in databases.items():
         for target in TARGETS:
+            if target not in result:
+                continue
             for count, figures in result[target]["connections"].items():
                 lines.append(f"{name:10} {target:8} c={count:>3}  {_row(figures)}")
             storage = result[target]["storage"]
@@ -349,8 +403,10 @@ def table(databases: dict[str, Any]) -> str:
                 f"{name:10} {target:8} acknowledged {storage['acknowledged']}, "
                 f"stored {storage['stored']}, lost {storage['lost']}"
             )
-        ratios = "  ".join(f"c={c}: {r:.2f}x" for c, r in result["ratio_ours_to_baseline"].items())
-        lines.append(f"{name:10} ours/baseline throughput  {ratios}")
+        for baseline in BASELINES:
+            if ratios := result.get(f"ratio_ours_to_{baseline}"):
+                each = "  ".join(f"c={c}: {r:.2f}x" for c, r in ratios.items())
+                lines.append(f"{name:10} ours/{baseline} throughput  {each}")
     return "\n".join(lines)
 
 
@@ -360,9 +416,13 @@ def main() -> int:
     parser.add_argument("--connections", default="1,8,32,128")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--targets", default=",".join(TARGETS))
     args = parser.parse_args()
     connections = [int(count) for count in args.connections.split(",")]
-    measured = run(args.database, connections, args.seconds, args.warmup)
+    targets = [target for target in args.targets.split(",") if target]
+    if unknown := set(targets) - set(TARGETS):
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    measured = run(args.database, connections, args.seconds, args.warmup, targets)
     previous = json.loads(RESULT_FILE.read_text()) if RESULT_FILE.exists() else {}
     command = " ".join(["python", "bench/submissions.py", *sys.argv[1:]])
     results: dict[str, Any] = {
@@ -385,6 +445,7 @@ def main() -> int:
         figures["errors"] or result[target]["storage"]["lost"]
         for result in measured.values()
         for target in TARGETS
+        if target in result
         for figures in result[target]["connections"].values()
     )
     return 1 if failed else 0

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clinic import Clinic
 from service.database import SchemaBehindError, check_schema, sqlalchemy_config
-from service.intake import IntakeNotFoundError, IntakeService, IntakeWriter
+from service.intake import IntakeNotFoundError, IntakeService, IntakeSubmissions, IntakeWriter
 from service.logs import configure_logging
 from service.questionnaire import QuestionnaireError
 from service.queue import DayOutOfRangeError, channels_plugin, session_end_notices
@@ -157,15 +157,18 @@ class Parts:
     db: SQLAlchemyAsyncConfig
     summaries: SummaryRenderer
     writer: IntakeWriter
+    submissions: IntakeSubmissions
     channels: ChannelsPlugin
     staff_sessions: SessionKeeper
 
     @classmethod
     def make(cls, settings: Settings) -> Parts:
         db = sqlalchemy_config(settings)
+        clinic = load_clinic(settings)
+        writer = IntakeWriter(db.get_session)
         return cls(
             settings=settings,
-            clinic=load_clinic(settings),
+            clinic=clinic,
             db=db,
             summaries=SummaryRenderer(
                 settings.summary_dir,
@@ -173,7 +176,8 @@ class Parts:
                 timeout=settings.summary_timeout_seconds,
                 prerender=settings.summary_prerender,
             ),
-            writer=IntakeWriter(db.get_session),
+            writer=writer,
+            submissions=IntakeSubmissions(clinic, writer, db.get_session),
             channels=channels_plugin(settings),
             staff_sessions=SessionKeeper(db.get_session, SessionLimits.of(settings)),
         )
@@ -181,7 +185,7 @@ class Parts:
     def intakes(self, db_session: NamedDependency[AsyncSession]) -> IntakeService:
         # One dependency on the request's session: Litestar resolves the dependencies of one
         # level concurrently, a task each, which cost the busiest route more than its work.
-        return IntakeService(db_session, self.clinic, self.writer)
+        return IntakeService(db_session, self.clinic)
 
 
 def _parts(app: Litestar) -> Parts:
@@ -319,6 +323,8 @@ def _configure_dependencies(app_config: AppConfig, parts: Parts) -> None:
             "settings": once(parts.settings),
             "summaries": once(parts.summaries),
             "intakes": Provide(parts.intakes, sync_to_thread=False),
+            # Submitting takes no session of the request's: the intake writer stores it.
+            "submissions": once(parts.submissions),
             "staff_sessions": once(parts.staff_sessions),
         }
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import insert
@@ -51,17 +52,13 @@ class Event:
     detail: Mapping[str, Detail] = field(default_factory=dict)
 
 
-_INSERT = insert(AuditEvent)
+INSERT = insert(AuditEvent)
+"""Inserts `rows` of events (the intake writer's, for a batch of submissions)."""
 
 
-async def write(session: AsyncSession, *events: Event) -> None:
-    """Insert events at once, in the caller's transaction, without the ORM's unit of work.
-
-    For a read, which has nothing else to flush, the unit of work was most of the cost of
-    auditing it. The events commit or roll back with the session, like `record`'s.
-    """
-    now = utc_now()
-    rows = [
+def rows(events: Iterable[Event], now: datetime) -> list[dict[str, object]]:
+    """The `audit_event` rows of `events`, as having happened at `now`."""
+    return [
         {
             "occurred_at": now,
             "actor_kind": event.actor.kind,
@@ -72,4 +69,12 @@ async def write(session: AsyncSession, *events: Event) -> None:
         }
         for event in events
     ]
-    await (await session.connection()).execute(_INSERT, rows)
+
+
+async def write(session: AsyncSession, *events: Event) -> None:
+    """Insert events at once, in the caller's transaction, without the ORM's unit of work.
+
+    For a read, which has nothing else to flush, the unit of work was most of the cost of
+    auditing it. The events commit or roll back with the session, like `record`'s.
+    """
+    await (await session.connection()).execute(INSERT, rows(events, utc_now()))

@@ -35,18 +35,17 @@ pytestmark = pytest.mark.database
 async def _submit(
     db: Database, writer: IntakeWriter, number: int, key: str | None = None
 ) -> SubmitOutcome:
-    """One request: its own session, as the app gives each request."""
+    """One request, as the app makes it."""
     clinic = Clinic.load(get_settings())
-    async with db.session() as session:
-        return await submit_intake(
-            session,
-            clinic,
-            language="en",
-            raw_answers=patient_json(full_name=f"Patient {number}"),
-            now=datetime.now(UTC),
-            idempotency_key=key,
-            writer=writer,
-        )
+    return await submit_intake(
+        db.session,
+        clinic,
+        language="en",
+        raw_answers=patient_json(full_name=f"Patient {number}"),
+        now=datetime.now(UTC),
+        idempotency_key=key,
+        writer=writer,
+    )
 
 
 async def test_intakes_submitted_together_share_commits_and_each_is_stored_whole(
@@ -259,9 +258,8 @@ async def test_a_writer_that_is_not_running_refuses_rather_than_losing_the_intak
 async def test_the_api_and_the_form_store_through_the_app_s_writer(
     app: Litestar, client: AsyncTestClient[Litestar]
 ) -> None:
-    # The writer the handlers are given: the one their `intakes` dependency holds (made
-    # here without a request session, which reaching the writer does not need).
-    writer = app.dependencies["intakes"].dependency(None).writer
+    # The writer the handlers are given: the one their `submissions` dependency holds.
+    writer = app.dependencies["submissions"].dependency().writer
     response = await client.post("/api/v1/intakes", json=intake_body())
     assert response.status_code == 201, response.text
     assert writer.commits == 1

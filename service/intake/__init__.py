@@ -9,6 +9,7 @@ from service.intake._for_staff import (
     raised_flags,
 )
 from service.intake.actions import IntakeNotFoundError, IntakeService
+from service.intake.new import NewIntake
 from service.intake.stored import (
     ToldAdvice,
     advice_from_json,
@@ -19,6 +20,7 @@ from service.intake.stored import (
 from service.intake.submit import (
     Accepted,
     IdempotencyConflictError,
+    IntakeSubmissions,
     Rejected,
     SubmitOutcome,
     request_digest,
@@ -32,7 +34,9 @@ __all__ = [
     "IntakeForStaff",
     "IntakeNotFoundError",
     "IntakeService",
+    "IntakeSubmissions",
     "IntakeWriter",
+    "NewIntake",
     "PriorityOverride",
     "RaisedFlag",
     "Rejected",

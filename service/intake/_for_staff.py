@@ -14,6 +14,7 @@ from uuid import UUID
 
 from service.clinic import Clinic
 from service.codes import Priority, Status
+from service.intake.new import NewIntake
 from service.models import Intake, StatusChange
 from service.questionnaire import LocalizedText
 
@@ -129,10 +130,11 @@ def intake_for_staff(intake: Intake, clinic: Clinic) -> IntakeForStaff:
     )
 
 
-def raised_flags(intake: Intake, clinic: Clinic) -> tuple[RaisedFlag, ...]:
+def raised_flags(intake: Intake | NewIntake, clinic: Clinic) -> tuple[RaisedFlag, ...]:
     """Every red flag of `intake`, current and superseded, in the order they were stored.
 
-    Needs only the red flags loaded: the patient's receipt reads them from a replayed intake.
+    Needs only the red flags loaded: the patient's receipt reads them from a replayed intake,
+    or from the new one.
     """
     rules = {rule.id: rule for rule in clinic.rule_set.rules}
     flags = []

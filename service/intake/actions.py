@@ -7,7 +7,7 @@ a change, whoever committed it (a page, the API, the command line).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -21,10 +21,7 @@ from service.codes import Priority, Status
 from service.intake.override import override_priority
 from service.intake.retriage import RetriageReport, retriage_open_intakes
 from service.intake.status import acknowledge_emergency, change_status
-from service.intake.submit import SubmitOutcome, submit_intake
-from service.intake.writer import IntakeWriter
 from service.models import Intake
-from service.questionnaire import Language
 from service.staff import Principal
 
 
@@ -38,9 +35,6 @@ class IntakeService:
 
     session: AsyncSession
     clinic: Clinic
-    writer: IntakeWriter | None = None
-    """Commits new intakes in transactions shared with those submitted at the same moment;
-    only submitting needs it."""
 
     async def load(self, intake_id: UUID) -> Intake:
         """The intake with its red flags and status history, as staff see it."""
@@ -53,27 +47,6 @@ class IntakeService:
         if intake is None:
             raise IntakeNotFoundError(intake_id)
         return intake
-
-    async def submit(
-        self,
-        *,
-        language: Language,
-        raw_answers: Mapping[str, object],
-        now: datetime,
-        idempotency_key: str | None = None,
-    ) -> SubmitOutcome:
-        """Validate, triage and store (committed before this returns); see `submit_intake`."""
-        if self.writer is None:
-            raise RuntimeError("submitting needs the intake writer")
-        return await submit_intake(
-            self.session,
-            self.clinic,
-            language=language,
-            raw_answers=raw_answers,
-            now=now,
-            idempotency_key=idempotency_key,
-            writer=self.writer,
-        )
 
     async def move(self, intake: Intake, target: Status, by: Principal, now: datetime) -> None:
         """Move along the queue; raises IllegalMoveError for a move the contract forbids."""

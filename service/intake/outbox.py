@@ -20,12 +20,13 @@ from typing import Any
 from uuid import uuid4
 
 import structlog
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from service.codes import EventType
+from service.intake.new import NewIntake
 from service.models import Intake, OutboxEvent
 
 log = structlog.get_logger(__name__)
@@ -42,14 +43,15 @@ class IntakeChange:
     """One change to one intake, as committed."""
 
     kind: EventType
-    intake: Intake
+    intake: Intake | NewIntake
+    """Stored (a change to it), or new: submitted and committed, not loaded since."""
     notice: str
     """The live-queue notice (JSON): ids, level and status, never names or answers."""
     webhook: bool
     """Whether an outbox event was written for it (the webhook worker has work)."""
 
 
-def intake_data(intake: Intake, **previous: str) -> dict[str, object]:
+def intake_data(intake: Intake | NewIntake, **previous: str) -> dict[str, object]:
     """The `data` of an intake event: the intake as it is now, plus what changed from."""
     return {
         "id": str(intake.id),
@@ -61,7 +63,7 @@ def intake_data(intake: Intake, **previous: str) -> dict[str, object]:
     }
 
 
-def queue_notice(kind: EventType, intake: Intake) -> str:
+def queue_notice(kind: EventType, intake: Intake | NewIntake) -> str:
     """The message on the queue channel; a listener fetches the row it needs."""
     return json.dumps(
         {
@@ -80,15 +82,33 @@ def record_intake_event(
 ) -> None:
     """Add the webhook event and the live notice to the session's transaction: one small INSERT,
     no query."""
-    session.add(
-        OutboxEvent(
-            id=uuid4(),
-            type=event_type.value,
-            payload=intake_data(intake, **previous),
-            created_at=now,
-        )
-    )
+    session.add(OutboxEvent(**event_row(event_type, intake, now, **previous)))
     _note(session, IntakeChange(event_type, intake, queue_notice(event_type, intake), webhook=True))
+
+
+INSERT = insert(OutboxEvent)
+"""Inserts `event_row`s (the intake writer's, for a batch of submissions)."""
+
+
+def event_row(
+    event_type: EventType, intake: Intake | NewIntake, now: datetime, **previous: str
+) -> dict[str, object]:
+    """The `outbox_event` row of a change to `intake`."""
+    return {
+        "id": uuid4(),
+        "type": event_type.value,
+        "payload": intake_data(intake, **previous),
+        "created_at": now,
+        "fanned_out_at": None,
+    }
+
+
+def record_new_intakes(session: AsyncSession, intakes: list[NewIntake]) -> None:
+    """The live notices of intakes whose rows (outbox events included) the intake writer put
+    in the session's transaction."""
+    for intake in intakes:
+        kind = EventType.INTAKE_CREATED
+        _note(session, IntakeChange(kind, intake, queue_notice(kind, intake), webhook=True))
 
 
 def record_queue_notice(session: AsyncSession, kind: EventType, intake: Intake) -> None:

@@ -7,7 +7,7 @@ marked superseded; a change of level is audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from service import audit
 from service.clinic import Clinic
 from service.codes import EventType, Status
+from service.intake.new import NewRedFlag
 from service.intake.outbox import record_intake_event
 from service.intake.stored import answers_from_json, red_flags_of
 from service.models import Intake, RedFlag
@@ -35,8 +36,8 @@ class RetriageReport:
     level_changed: int = 0
 
 
-def _same_flags(stored: list[RedFlag], fresh: list[RedFlag]) -> bool:
-    def key(flag: RedFlag) -> tuple[str, str, str]:
+def _same_flags(stored: list[RedFlag], fresh: Sequence[NewRedFlag]) -> bool:
+    def key(flag: RedFlag | NewRedFlag) -> tuple[str, str, str]:
         return (flag.rule_id, flag.level, repr(sorted(flag.triggering_answers.items())))
 
     return sorted(map(key, stored)) == sorted(map(key, fresh))
@@ -99,7 +100,7 @@ def _retriage_one(
     report.reevaluated += 1
     for flag in current:
         flag.superseded_at = now
-    intake.red_flags.extend(fresh)
+    intake.red_flags.extend(flag.as_red_flag() for flag in fresh)
     before = Priority(intake.computed_priority)
     acted_on = intake.priority
     override = Priority(intake.override_priority) if intake.override_priority else None

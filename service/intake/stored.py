@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from service.models import RedFlag
+from service.intake.new import NewRedFlag
 from service.questionnaire import AnswerValue, ItemType, Questionnaire
 from service.triage import PatientAdvice, Triage
 
@@ -74,10 +74,10 @@ def advice_from_json(stored: Mapping[str, object]) -> ToldAdvice:
     )
 
 
-def red_flags_of(triage: Triage, fired_at: datetime) -> list[RedFlag]:
+def red_flags_of(triage: Triage, fired_at: datetime) -> tuple[NewRedFlag, ...]:
     """The rows that record which rules fired, and on which answers."""
-    return [
-        RedFlag(
+    return tuple(
+        NewRedFlag(
             rule_id=fired.rule_id,
             rule_set_version=fired.rule_set_version,
             level=fired.level.value,
@@ -85,4 +85,4 @@ def red_flags_of(triage: Triage, fired_at: datetime) -> list[RedFlag]:
             fired_at=fired_at,
         )
         for fired in triage.fired
-    ]
+    )

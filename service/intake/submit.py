@@ -17,16 +17,14 @@ from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from service import audit
 from service.clinic import Clinic
-from service.codes import EventType, Status
-from service.intake.outbox import record_intake_event
+from service.intake.new import NewIntake
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
-from service.intake.writer import IntakeWriter
-from service.models import Intake, StatusChange, new_reference
+from service.intake.writer import IntakeWriter, Sessions
+from service.models import Intake, new_reference
 from service.questionnaire import AnswerError, Language, validate_answers
 from service.triage import evaluate, is_emergency_answer, patient_advice
 
@@ -43,7 +41,8 @@ class IdempotencyConflictError(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    intake: Intake
+    intake: Intake | NewIntake
+    """New: as just stored. Replayed: the stored intake the key's first request made."""
     replayed: bool
     """True when the key was seen before with the same request: nothing new was stored."""
 
@@ -68,8 +67,37 @@ def request_digest(language: str, raw_answers: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeSubmissions:
+    """Submitting intakes, for the whole app: a request needs no database session of its own."""
+
+    clinic: Clinic
+    writer: IntakeWriter
+    sessions: Sessions
+    """Where an idempotency key is looked up; the writer stores the intake."""
+
+    async def submit(
+        self,
+        *,
+        language: Language,
+        raw_answers: Mapping[str, object],
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> SubmitOutcome:
+        """Validate, triage and store (committed before this returns); see `submit_intake`."""
+        return await submit_intake(
+            self.sessions,
+            self.clinic,
+            language=language,
+            raw_answers=raw_answers,
+            now=now,
+            idempotency_key=idempotency_key,
+            writer=self.writer,
+        )
+
+
 async def submit_intake(
-    session: AsyncSession,
+    sessions: Sessions,
     clinic: Clinic,
     *,
     language: Language,
@@ -78,16 +106,15 @@ async def submit_intake(
     idempotency_key: str | None = None,
     writer: IntakeWriter,
 ) -> SubmitOutcome:
-    """Validate, triage and store. `session` only looks up the idempotency key (and the intake
-    a replay answers with); `writer` commits the intake, in a transaction shared with the
-    intakes submitted at the same moment (group commit). It is committed before this returns
-    `Accepted`."""
+    """Validate, triage and store. A session of `sessions` only looks up the idempotency key
+    (and the intake a replay answers with), and only when there is one; `writer` commits the
+    intake, in a transaction shared with the intakes submitted at the same moment (group
+    commit). It is committed before this returns `Accepted`."""
     digest = request_digest(language, raw_answers)
     if idempotency_key is not None:
-        existing = await _by_key(session, idempotency_key)
+        existing = await _by_key(sessions, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
-        await session.rollback()  # the writer commits elsewhere: give the connection back
 
     today = clinic.today(now)
     result = validate_answers(
@@ -104,7 +131,7 @@ async def submit_intake(
     told = patient_advice(
         triage, result.answers, language, clinic_phone=clinic.phone, advice=clinic.advice
     )
-    intake = Intake(
+    intake = NewIntake(
         id=uuid4(),
         reference=new_reference(),  # the writer replaces one that is taken
         language=language,
@@ -113,36 +140,28 @@ async def submit_intake(
         consent_version=clinic.consent.version,
         consent_text=clinic.consent.text.get(language),
         submitted_at=now,
-        status=Status.NEW.value,
+        computed_priority=triage.level.value,
         rule_set=triage.rule_set,
         rule_set_version=triage.rule_set_version,
         advice=advice_to_json(told),
         idempotency_key=idempotency_key,
         request_digest=digest,
         red_flags=red_flags_of(triage, now),
-        status_history=[StatusChange(from_status=None, to_status=Status.NEW.value, changed_at=now)],
     )
-    intake.set_priorities(triage.level, None)
-
-    def stage(transaction: AsyncSession) -> None:
-        audit.record(
-            transaction,
-            PATIENT,
-            "intake.submitted",
-            intake.id,
-            priority=triage.level.value,
-            rule_set_version=triage.rule_set_version,
-        )
-        record_intake_event(transaction, EventType.INTAKE_CREATED, intake, now)
+    audited = audit.Event(
+        PATIENT,
+        "intake.submitted",
+        intake.id,
+        {"priority": triage.level.value, "rule_set_version": triage.rule_set_version},
+    )
 
     try:
-        await writer.store(intake, stage)
+        await writer.store(intake, audited)
     except IntegrityError:
         # Two requests with one key raced; the other one won. Answer as its retry would be.
-        await session.rollback()
         if idempotency_key is None:
             raise
-        existing = await _by_key(session, idempotency_key)
+        existing = await _by_key(sessions, idempotency_key)
         if existing is None:
             raise
         return _replay(existing, digest)
@@ -155,8 +174,9 @@ def _replay(existing: Intake, digest: str) -> Accepted:
     return Accepted(existing, replayed=True)
 
 
-async def _by_key(session: AsyncSession, key: str) -> Intake | None:
+async def _by_key(sessions: Sessions, key: str) -> Intake | None:
     statement = (
         select(Intake).where(Intake.idempotency_key == key).options(selectinload(Intake.red_flags))
     )
-    return (await session.scalars(statement)).one_or_none()
+    async with sessions() as session:
+        return (await session.scalars(statement)).one_or_none()

@@ -1,9 +1,10 @@
 """Group commit: intakes submitted at the same moment share one transaction and one disk flush.
 
-A durable commit waits for the disk (an fsync, about 2 ms here), and SQLite commits one writer
-at a time, so a commit per intake caps the clinic at a few hundred intakes a second however fast
-the rest is. The writer takes every intake waiting when it starts a transaction, stores them
-together, and commits once. Each submitter waits for the commit that holds its intake, so an
+A durable commit waits for the disk (an fsync), and SQLite commits one writer at a time, so a
+commit per intake spends a transaction, a flush and a hand-off to the database's thread on each.
+The writer takes every intake waiting when it starts a transaction, stores them together (one
+INSERT per table for the whole batch, from the rows of `NewIntake`: no ORM unit of work), and
+commits once. Each submitter waits for the commit that holds its intake, so an
 acknowledged intake is on disk exactly as with a commit of its own: durability is unchanged.
 
 When a shared commit fails on a constraint, the writer stores the same intakes again one per
@@ -19,14 +20,18 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from service.models import Intake, new_reference
+from service import audit
+from service.codes import EventType
+from service.intake import outbox
+from service.intake.new import NewIntake
+from service.models import Intake, RedFlag, StatusChange, new_reference
 
 log = structlog.get_logger(__name__)
 
@@ -34,16 +39,18 @@ log = structlog.get_logger(__name__)
 # the time every submitter in it waits) stays short.
 MAX_BATCH = 64
 
-Stage = Callable[[AsyncSession], None]
-"""Adds what goes with the intake (its audit event, its outbox event) to the transaction."""
-
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+_INSERT_INTAKES = insert(Intake)
+_INSERT_RED_FLAGS = insert(RedFlag)
+_INSERT_STATUS_CHANGES = insert(StatusChange)
 
 
 @dataclass
 class _Waiting:
-    intake: Intake
-    stage: Stage
+    intake: NewIntake
+    audited: audit.Event
     stored: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -79,15 +86,16 @@ class IntakeWriter:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def store(self, intake: Intake, stage: Stage) -> None:
-        """Store `intake` (with its red flags and history) and what `stage` adds, durably.
+    async def store(self, intake: NewIntake, audited: audit.Event) -> None:
+        """Store `intake` durably, with its red flags, its first status, its `intake.created`
+        outbox event (and live notice) and the audit event `audited`, in one transaction.
 
         Raises what the commit raised, e.g. IntegrityError for an idempotency key that a
         concurrent request stored first, or the database's error when it is down.
         """
         if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("the intake writer is not running")
-        waiting = _Waiting(intake, stage)
+        waiting = _Waiting(intake, audited)
         self._waiting.put_nowait(waiting)
         # The commit goes ahead even if this request is cancelled: the patient may be told.
         await asyncio.shield(waiting.stored)
@@ -118,7 +126,6 @@ class IntakeWriter:
                     waiting.stored.set_exception(error)
                 return
             for waiting in batch:
-                _forget_row_ids(waiting.intake)
                 try:
                     await self._commit([waiting])
                 except Exception as alone:  # noqa: BLE001 - it is handed to its submitter
@@ -132,10 +139,11 @@ class IntakeWriter:
     async def _commit(self, batch: list[_Waiting]) -> None:
         async with self._sessions() as session:
             try:
-                await _give_unused_references(session, [waiting.intake for waiting in batch])
-                for waiting in batch:
-                    session.add(waiting.intake)
-                    waiting.stage(session)
+                connection = await session.connection()
+                intakes = [waiting.intake for waiting in batch]
+                await _give_unused_references(connection, intakes)
+                await _insert(connection, batch)
+                outbox.record_new_intakes(session, intakes)
                 await session.commit()
             except BaseException:
                 await session.rollback()
@@ -143,16 +151,33 @@ class IntakeWriter:
         self.commits += 1
 
 
-def _forget_row_ids(intake: Intake) -> None:
-    """Ids the rolled-back flush gave the intake's red flags and history: numbered again when
-    stored, or a row committed in between could hold the same number."""
-    for flag in intake.red_flags:
-        flag.id = None  # type: ignore[assignment]
-    for change in intake.status_history:
-        change.id = None  # type: ignore[assignment]
+async def _insert(connection: AsyncConnection, batch: list[_Waiting]) -> None:
+    """Every row of the batch, one statement per table (an executemany)."""
+    intakes = [waiting.intake for waiting in batch]
+    statements: list[tuple[Any, list[dict[str, Any]]]] = [
+        (_INSERT_INTAKES, [intake.row() for intake in intakes]),
+        (_INSERT_RED_FLAGS, [row for intake in intakes for row in intake.red_flag_rows()]),
+        (_INSERT_STATUS_CHANGES, [intake.status_row() for intake in intakes]),
+        (
+            audit.INSERT,
+            [
+                row
+                for waiting in batch
+                for row in audit.rows([waiting.audited], waiting.intake.submitted_at)
+            ],
+        ),
+        (outbox.INSERT, [_created(intake) for intake in intakes]),
+    ]
+    for statement, rows in statements:
+        if rows:
+            await connection.execute(statement, rows)
 
 
-async def _give_unused_references(session: AsyncSession, intakes: list[Intake]) -> None:
+def _created(intake: NewIntake) -> dict[str, object]:
+    return outbox.event_row(EventType.INTAKE_CREATED, intake, intake.submitted_at)
+
+
+async def _give_unused_references(connection: AsyncConnection, intakes: list[NewIntake]) -> None:
     """Make every reference one that no stored intake and no other intake of the batch has.
 
     One indexed query for the whole batch; a reference taken between this query and the commit
@@ -161,7 +186,7 @@ async def _give_unused_references(session: AsyncSession, intakes: list[Intake]) 
     while True:
         wanted = [intake.reference for intake in intakes]
         taken = set(
-            await session.scalars(select(Intake.reference).where(Intake.reference.in_(wanted)))
+            await connection.scalars(select(Intake.reference).where(Intake.reference.in_(wanted)))
         )
         seen: set[str] = set()
         clashes = 0

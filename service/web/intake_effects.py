@@ -17,6 +17,7 @@ from litestar.channels import ChannelsPlugin
 
 from service.clinic import Clinic
 from service.codes import EventType
+from service.intake.new import NewIntake
 from service.intake.outbox import CHANNEL, IntakeChange, on_changes
 from service.models import Intake
 from service.settings import Settings
@@ -39,9 +40,10 @@ def intake_effects(
     """
     rendering: set[asyncio.Task[None]] = set()
 
-    async def prerender(intake: Intake) -> None:
+    async def prerender(intake: Intake | NewIntake) -> None:
         try:
-            await summaries.prerender(summary_of(intake, clinic))
+            stored = intake.as_intake() if isinstance(intake, NewIntake) else intake
+            await summaries.prerender(summary_of(stored, clinic))
         except Exception as error:  # noqa: BLE001 - a prerender is an optimisation
             # By class only: a traceback could carry the patient's answers into the log.
             log.warning("summary prerender failed", error=type(error).__name__)

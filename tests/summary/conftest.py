@@ -87,15 +87,14 @@ def store_intake(sessions: Sessions, writer: IntakeWriter, clinic: Clinic) -> St
     the stored intake back. Not through the app: its own renderer would prerender every one."""
 
     async def store(language: Language = "en", **answers: object) -> Intake:
-        async with sessions() as session:
-            outcome = await submit_intake(
-                session,
-                clinic,
-                language=language,
-                raw_answers=patient_json(**answers),
-                now=datetime.now(UTC),
-                writer=writer,
-            )
+        outcome = await submit_intake(
+            sessions,
+            clinic,
+            language=language,
+            raw_answers=patient_json(**answers),
+            now=datetime.now(UTC),
+            writer=writer,
+        )
         assert isinstance(outcome, Accepted), outcome
         return await load_intake(sessions, outcome.intake.id)
 

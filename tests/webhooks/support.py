@@ -14,8 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from service.clinic import Clinic
 from service.database import sqlalchemy_config
-from service.intake import Accepted, IntakeWriter, submit_intake
-from service.models import Intake, OutboxEvent, WebhookDelivery
+from service.intake import Accepted, IntakeWriter, NewIntake, submit_intake
+from service.models import OutboxEvent, WebhookDelivery
 from service.settings import get_settings
 from service.webhooks import DeliveryWorker, WorkerSettings, add_endpoint
 from tests.patients import patient_json
@@ -45,13 +45,13 @@ class Database:
             await session.commit()
             return Endpoint(str(endpoint.id), endpoint.secret)
 
-    async def submit(self, **answers: object) -> Intake:
-        """Store an intake as the app does: looked up in a request's session, committed by an
-        intake writer (one of its own, stopped once the intake is stored)."""
+    async def submit(self, **answers: object) -> NewIntake:
+        """Store an intake as the app does: committed by an intake writer (one of its own,
+        stopped once the intake is stored)."""
         clinic = Clinic.load(get_settings())
-        async with IntakeWriter(self.session) as writer, self.session() as session:
+        async with IntakeWriter(self.session) as writer:
             outcome = await submit_intake(
-                session,
+                self.session,
                 clinic,
                 language="en",
                 raw_answers=patient_json(**answers),
@@ -59,6 +59,7 @@ class Database:
                 writer=writer,
             )
             assert isinstance(outcome, Accepted)
+            assert isinstance(outcome.intake, NewIntake)
             return outcome.intake
 
     async def events(self) -> list[OutboxEvent]:

@@ -65,16 +65,15 @@ async def test_a_submission_rolled_back_at_commit_leaves_no_event(
     async with database() as db:
 
         async def submit(writer: IntakeWriter) -> SubmitOutcome:
-            async with db.session() as session:
-                return await submit_intake(
-                    session,
-                    clinic,
-                    language="en",
-                    raw_answers=patient_json(),
-                    now=datetime.now(UTC),
-                    idempotency_key="same-key",
-                    writer=writer,
-                )
+            return await submit_intake(
+                db.session,
+                clinic,
+                language="en",
+                raw_answers=patient_json(),
+                now=datetime.now(UTC),
+                idempotency_key="same-key",
+                writer=writer,
+            )
 
         rival: list[SubmitOutcome] = []
 

@@ -24,10 +24,11 @@ from service.clinic import Clinic
 from service.intake import (
     Accepted,
     IdempotencyConflictError,
-    IntakeService,
+    IntakeSubmissions,
     advice_from_json,
     raised_flags,
 )
+from service.intake.new import NewIntake
 from service.models import Intake
 from service.questionnaire import Language
 from service.triage import Priority
@@ -75,7 +76,7 @@ class IntakeReceipt(msgspec.Struct):
     submitted_at: datetime
 
 
-def receipt(intake: Intake, clinic: Clinic) -> IntakeReceipt:
+def receipt(intake: Intake | NewIntake, clinic: Clinic) -> IntakeReceipt:
     """The 201 body; built from what was stored, so a replay answers exactly as the first time."""
     language: Language = "ml" if intake.language == "ml" else "en"
     return IntakeReceipt(
@@ -152,7 +153,7 @@ class IntakeController(Controller):
     async def submit(
         self,
         data: Submission,
-        intakes: NamedDependency[IntakeService],
+        submissions: NamedDependency[IntakeSubmissions],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
@@ -169,7 +170,7 @@ class IntakeController(Controller):
                 ],
             )
         try:
-            outcome = await intakes.submit(
+            outcome = await submissions.submit(
                 language=data.language,
                 raw_answers=data.answers,
                 now=datetime.now(UTC),
@@ -186,7 +187,7 @@ class IntakeController(Controller):
                 errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
             )
         return Response(
-            receipt(outcome.intake, intakes.clinic),
+            receipt(outcome.intake, submissions.clinic),
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
         )

@@ -33,7 +33,7 @@ from service.clinic import Clinic
 from service.intake import (
     Accepted,
     IdempotencyConflictError,
-    IntakeService,
+    IntakeSubmissions,
     advice_from_json,
     request_digest,
 )
@@ -162,9 +162,9 @@ async def intake_form(
 )
 async def submit_intake_form(
     request: Request[Any, Any, Any],
-    intakes: NamedDependency[IntakeService],
+    submissions: NamedDependency[IntakeSubmissions],
 ) -> Response[Any]:
-    clinic = intakes.clinic
+    clinic = submissions.clinic
     form = await request.form()
     fields: dict[str, str | list[str]] = {key: form.getall(key) for key in form}
     form_language = form.get("form_language")
@@ -183,7 +183,7 @@ async def submit_intake_form(
         if link_id in clinic.questionnaire.items and isinstance(value, list) and value
     }
     try:
-        outcome = await intakes.submit(
+        outcome = await submissions.submit(
             language=language,
             raw_answers=raw_answers,
             now=datetime.now(UTC),
@@ -195,7 +195,6 @@ async def submit_intake_form(
             return Redirect("/thanks", status_code=HTTP_303_SEE_OTHER)
         return _form(_form_context(clinic, language, values=values), HTTP_409_CONFLICT)
     except (SQLAlchemyError, OSError) as error:
-        await _rollback_quietly(intakes.session)
         log.warning("intake form not saved: database unavailable", error=type(error).__name__)
         context = _form_context(clinic, language, values=values, not_saved=True)
         return _form(context, HTTP_503_SERVICE_UNAVAILABLE)
@@ -235,13 +234,6 @@ def remember_sent(request: Request[Any, Any, Any], intake_id: str, digest: str) 
         {"id": intake_id, "digest": digest}
     ]
     request.set_session({**request.session, SESSION_INTAKES: entries[-REMEMBERED_INTAKES:]})
-
-
-async def _rollback_quietly(session: AsyncSession) -> None:
-    try:
-        await session.rollback()
-    except (SQLAlchemyError, OSError):
-        log.warning("rollback failed after a database error")
 
 
 @get("/thanks", operation_id="intakeThanks", include_in_schema=False, opt=PUBLIC)

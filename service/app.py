@@ -42,8 +42,7 @@ from service.triage import RuleSetError
 from service.web.access import (
     PUBLIC,
     StaffAuthenticationMiddleware,
-    check_access,
-    check_session_csrf,
+    guard,
 )
 from service.web.api.fhir import intake_fhir
 from service.web.api.intakes import IntakeController
@@ -348,6 +347,8 @@ def _configure_access(app_config: AppConfig, parts: Parts) -> None:
         samesite="lax",
         secure=settings.behind_https,
         max_age=12 * 3600,
+        # Only the patient's pages read it: machine clients and static files carry none.
+        exclude=[*CSRF_EXEMPT, "^/static/"],
     )
     app_config.middleware.extend(
         [
@@ -370,7 +371,7 @@ def _configure_access(app_config: AppConfig, parts: Parts) -> None:
         cookie_samesite="lax",
         exclude=CSRF_EXEMPT,
     )
-    app_config.guards.extend([check_access, check_session_csrf])
+    app_config.guards.append(guard)
 
 
 def _configure_errors(app_config: AppConfig) -> None:

@@ -45,6 +45,9 @@ log = structlog.get_logger(__name__)
 ACCESS = "access"
 SESSION_USE = "session_use"  # False on routes a page calls by itself: not a person's use
 PUBLIC: dict[str, Any] = {ACCESS: "public"}
+ANONYMOUS = "anonymous"
+"""`opt` key of a public route that never asks who calls (the public API): the staff
+authentication middleware passes it by, with no cookie parsed and no credential looked up."""
 ALL_STAFF = (Role.RECEPTION, Role.DOCTOR, Role.ADMIN)
 _SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope state
 # The statuses whose changes the session's autocommit keeps (`autocommit_include_redirects`).
@@ -68,6 +71,13 @@ def allowed_roles(handler: BaseRouteHandler) -> frozenset[Role] | str | None:
     if declared == "public" or isinstance(declared, frozenset):
         return declared
     return None
+
+
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The app's one guard: the route's access, then the session's CSRF token. One guard, not
+    two: Litestar hands each guard a copy of the route handler, made on every request."""
+    await check_access(connection, handler)
+    await check_session_csrf(connection, handler)
 
 
 async def check_access(
@@ -196,12 +206,17 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     def __init__(
         self, app: ASGIApp, db: SQLAlchemyAsyncConfig, sessions: SessionKeeper, cookie: str
     ) -> None:
-        super().__init__(app, exclude=["^/static/", "^/health$"])
+        super().__init__(app, exclude=["^/static/", "^/health$"], exclude_from_auth_key=ANONYMOUS)
         self.db = db
         self.sessions = sessions
         self.cookie = cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not any(name == b"authorization" for name, _ in scope.get("headers", ())):
+            # No token, so no token use to record: the answer goes out as it is.
+            await super().__call__(scope, receive, send)
+            return
+
         async def send_after_token_use(message: Message) -> None:
             if message["type"] == "http.response.start":
                 use = _pending_token_use(scope)

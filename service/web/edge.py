@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterable
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,6 +55,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS = "max-age=31536000; includeSubDomains"
+_HSTS = b"strict-transport-security"
+_REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
+# Headers of the app's answer that the edge drops (and sets itself, but for `server`).
+_REPLACED_STATIC = frozenset({b"server", _REQUEST_ID})
+_REPLACED = _REPLACED_STATIC | {b"cache-control"}
 
 
 def security_headers() -> dict[str, str]:
@@ -84,7 +89,26 @@ class ServiceEdge:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.headers = security_headers()
+        self.headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in security_headers().items()
+        ]
+
+    def headers_of(
+        self, given: Iterable[tuple[bytes, bytes]], request_id: str, *, https: bool, static: bool
+    ) -> list[tuple[bytes, bytes]]:
+        """An answer's headers as they go out: the app's own security headers kept, the rest
+        added; no-store unless static; the request id; no `server`."""
+        replaced = _REPLACED_STATIC if static else _REPLACED
+        headers = [(name, value) for name, value in given if name.lower() not in replaced]
+        present = {name.lower() for name, _ in headers}
+        headers += [(name, value) for name, value in self.headers if name not in present]
+        if https and _HSTS not in present:
+            headers.append((_HSTS, HSTS.encode()))
+        if not static:
+            headers.append((b"cache-control", b"no-store"))
+        headers.append((_REQUEST_ID, request_id.encode("latin-1")))
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -102,15 +126,9 @@ class ServiceEdge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-                if https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
-                if not static:
-                    headers["Cache-Control"] = "no-store"
-                headers[REQUEST_ID_HEADER] = request_id
-                del headers["server"]
+                message["headers"] = self.headers_of(
+                    message.get("headers", ()), request_id, https=https, static=static
+                )
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

@@ -51,8 +51,10 @@ SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 FAN_OUT_BATCH = 500
 # Sent at once by one worker; a small clinic system should not see more at a time.
 CLAIM_BATCH = 20
-# After a wake-up, wait this long so a burst of commits is handled in one round.
-SETTLE_SECONDS = 0.05
+# After a wake-up, wait this long so a burst of commits is handled in one round: under load the
+# intake writer commits dozens of times a second, and a round for each cost more CPU than
+# storing the intakes. Receivers hear of an event this much later, at most.
+SETTLE_SECONDS = 0.25
 # Never poll faster than this, even when a retry is due sooner.
 MIN_WAIT_SECONDS = 0.05
 # A claim outlasts the request's timeout by this much, to record the outcome.

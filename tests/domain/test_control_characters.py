@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from service.control_characters import has_control_characters, refused_characters
@@ -47,6 +49,26 @@ def test_tabs_and_line_breaks_only_where_text_has_several_lines(separator: str) 
     text = f"first line{separator}second line"
     assert has_control_characters(text)
     assert not has_control_characters(text, multi_line=True)
+
+
+def _refused_by_unicode(character: str, *, multi_line: bool) -> bool:
+    """The rule in Unicode's own terms: categories Cc and Cs, and the 66 noncharacters."""
+    point = ord(character)
+    noncharacter = 0xFDD0 <= point <= 0xFDEF or (point & 0xFFFE) == 0xFFFE
+    allowed = multi_line and character in "\t\n\r"
+    return (unicodedata.category(character) in {"Cc", "Cs"} or noncharacter) and not allowed
+
+
+def test_the_check_refuses_exactly_what_unicode_calls_control_surrogate_or_noncharacter() -> None:
+    # Every code point, surrogates included, against the categories of the Unicode database.
+    for multi_line in (False, True):
+        differing = [
+            hex(point)
+            for point in range(0x110000)
+            if has_control_characters(chr(point), multi_line=multi_line)
+            != _refused_by_unicode(chr(point), multi_line=multi_line)
+        ]
+        assert differing == [], f"multi_line={multi_line}"
 
 
 def test_the_schema_class_refuses_exactly_what_the_check_refuses() -> None:

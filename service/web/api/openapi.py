@@ -26,7 +26,7 @@ from litestar.openapi.spec import (
 from litestar.typing import FieldDefinition
 
 from service.staff import Role
-from service.web.access import PUBLIC, staff
+from service.web.access import ANONYMOUS, PUBLIC, staff
 from service.web.problems import MEDIA_TYPE, Problem
 
 if TYPE_CHECKING:
@@ -117,9 +117,10 @@ class DocumentedOperation(Operation):
 def public_operation(
     *errors: int, described: Mapping[int, str] | None = None, opt: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Handler keywords for a route anyone may call, with the errors it answers."""
+    """Handler keywords for a route anyone may call, with the errors it answers. Nothing in
+    the public API depends on who calls, so the caller is not looked up."""
     return {
-        "opt": {**PUBLIC, **(opt or {})},
+        "opt": {**PUBLIC, ANONYMOUS: True, **(opt or {})},
         "responses": problems(*errors, described=described),
         "operation_class": DocumentedOperation,
     }

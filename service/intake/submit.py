@@ -8,13 +8,13 @@ is on disk, never waiting in a hook that could fail after the patient was told i
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from uuid import uuid4
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -56,15 +56,17 @@ SubmitOutcome = Accepted | Rejected
 
 
 def request_digest(language: str, raw_answers: Mapping[str, object]) -> str:
-    """A fingerprint of the request, to tell a retry from a different request with the same key."""
-    canonical = json.dumps(
-        {"language": language, "answers": raw_answers},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """A fingerprint of the request, to tell a retry from a different request with the same key.
+
+    Canonical JSON (keys sorted at every depth, no spaces, UTF-8 unescaped) as `json.dumps`
+    with `sort_keys` wrote it before, in C: that was a tenth of a submission's CPU. Only a
+    float in exponent form is written differently (`1e16`, not `1e+16`), and no answer is one.
+    """
+    canonical = _CANONICAL.encode({"language": language, "answers": raw_answers})
+    return hashlib.sha256(canonical).hexdigest()
+
+
+_CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ Each writes its JSON under bench/results/. A benchmark that fails (or outlives
 output, and the others still run.
 
 Then bench/results/summary.json holds one entry per target (issue #17's submission targets,
-issue #9's queue targets, issue #5's PDF targets, issue #2's triage budget): the figure, the target, whether it is met, the ratio to the baseline
-where the benchmark has one, the date and the exact command. The same as a Markdown table, for
+issue #9's queue targets, issue #5's PDF targets, issue #2's triage budget): the figure, the
+target, whether it is met, the ratio to the baseline where the benchmark has one, the date and
+the exact command. The same as a Markdown table, for
 the README, is printed and written to bench/results/summary.md.
 
 `--quick` shrinks every benchmark (seconds, sizes, runs) for a smoke run of the whole suite in

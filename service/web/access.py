@@ -46,8 +46,9 @@ ACCESS = "access"
 SESSION_USE = "session_use"  # False on routes a page calls by itself: not a person's use
 PUBLIC: dict[str, Any] = {ACCESS: "public"}
 ANONYMOUS = "anonymous"
-"""`opt` key of a public route that never asks who calls (the public API): the staff
-authentication middleware passes it by, with no cookie parsed and no credential looked up."""
+"""`opt` key of a public route that never asks who calls (the public API): a request to it
+without an API token passes the staff authentication middleware with no cookie parsed and no
+session looked up. A token is still looked up, so its use is on the trail wherever it is sent."""
 ALL_STAFF = (Role.RECEPTION, Role.DOCTOR, Role.ADMIN)
 _SCOPE_KEY = "api_token_use"  # where the request's TokenUse waits, in its scope state
 # The statuses whose changes the session's autocommit keeps (`autocommit_include_redirects`).
@@ -206,7 +207,7 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     def __init__(
         self, app: ASGIApp, db: SQLAlchemyAsyncConfig, sessions: SessionKeeper, cookie: str
     ) -> None:
-        super().__init__(app, exclude=["^/static/", "^/health$"], exclude_from_auth_key=ANONYMOUS)
+        super().__init__(app, exclude=["^/static/", "^/health$"])
         self.db = db
         self.sessions = sessions
         self.cookie = cookie
@@ -214,7 +215,11 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not any(name == b"authorization" for name, _ in scope.get("headers", ())):
             # No token, so no token use to record: the answer goes out as it is.
-            await super().__call__(scope, receive, send)
+            if scope["route_handler"].opt.get(ANONYMOUS):
+                scope["user"] = scope["auth"] = None
+                await self.app(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
             return
 
         async def send_after_token_use(message: Message) -> None:
@@ -242,7 +247,7 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         bearer = connection.headers.get("authorization", "")
-        secret = connection.cookies.get(self.cookie, "")
+        secret = "" if bearer else connection.cookies.get(self.cookie, "")
         if not bearer and not secret:
             return AuthenticationResult(user=None, auth=None)
         try:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 
 from service.models import ApiToken, AuditEvent, Intake
 from tests.databases import in_database
+from tests.patients import intake_body
 from tests.staff.support import Client, as_caller, callers
 from tests.staff.test_queue_api import submit
 
@@ -85,3 +86,28 @@ async def test_a_token_change_is_recorded_with_its_token_use_once(
     actions = [action for _, action, _, _ in (await trail(database_url))[before:]]
     assert sorted(actions) == ["intake.status_changed", "token.used"]
     assert await statuses(database_url) == ["called"]
+
+
+async def test_a_token_sent_to_the_public_api_is_looked_up_and_its_use_recorded(
+    client: Client, database_url: URL
+) -> None:
+    """The public API does not ask who calls, but a clinic system that sends its token there
+    has used it: the trail and the token's last use say so, as on any other route."""
+    who = await callers(client, database_url)
+    before = len(await trail(database_url))
+    token = who["reception-token"]
+    form = await as_caller(client, token, "GET", "/api/v1/questionnaire")
+    assert form.status_code == 200
+    created = await as_caller(client, token, "POST", "/api/v1/intakes", json=intake_body())
+    assert created.status_code == 201, created.text
+    token_id, last_used = (await token_ids(database_url))["reception system"]
+    assert last_used is not None
+    uses = [
+        (actor, detail)
+        for kind, action, actor, detail in (await trail(database_url))[before:]
+        if kind == "token" and action == "token.used"
+    ]
+    assert uses == [
+        (token_id, {"method": "GET", "path": "/api/v1/questionnaire"}),
+        (token_id, {"method": "POST", "path": "/api/v1/intakes"}),
+    ]

@@ -97,27 +97,25 @@ def percentile(values: list[float], share: float) -> float:
 
 def rss_mib(pid: int) -> float:
     """Resident memory of one process, in MiB (0 once it has gone)."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return 0.0
-    for line in lines:
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _proc_kib(pid, "status", "VmRSS:") / 1024
 
 
 def pss_mib(pid: int) -> float:
     """Proportional set size of one process, in MiB: its pages shared with others (the render
     workers forked from it, say) count once across them (0 once it has gone)."""
+    return _proc_kib(pid, "smaps_rollup", "Pss:") / 1024
+
+
+def _proc_kib(pid: int, file: str, field: str) -> int:
+    """The kiB figure of `field` in /proc/<pid>/<file> (0 once the process has gone)."""
     try:
-        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        lines = Path(f"/proc/{pid}/{file}").read_text().splitlines()
     except OSError:
-        return 0.0
+        return 0
     for line in lines:
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

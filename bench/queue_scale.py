@@ -221,7 +221,11 @@ def main() -> None:
         targets={"p50_ms_at_1M": TARGET_P50_MS, "ratio_1M_to_10k": TARGET_RATIO},
     )
     for database in databases:
-        runs: dict[str, Any] = {"sizes": measure(database, sizes, options.requests, options.warmup)}
+        runs: dict[str, Any] = {
+            "date": results["date"],
+            "command": results["command"],  # the file's keeps only the last run's
+            "sizes": measure(database, sizes, options.requests, options.warmup),
+        }
         if len(sizes) > 1:
             smallest, largest = runs["sizes"][str(sizes[0])], runs["sizes"][str(sizes[-1])]
             runs["ratio_of"] = f"{sizes[-1]:,}/{sizes[0]:,}"

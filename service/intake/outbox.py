@@ -103,12 +103,23 @@ def event_row(
     }
 
 
+def new_intake_rows(intakes: list[NewIntake]) -> list[dict[str, object]]:
+    """The `intake.created` outbox rows of new intakes, for the intake writer's INSERT."""
+    return [event_row(EventType.INTAKE_CREATED, intake, intake.submitted_at) for intake in intakes]
+
+
 def record_new_intakes(session: AsyncSession, intakes: list[NewIntake]) -> None:
-    """The live notices of intakes whose rows (outbox events included) the intake writer put
-    in the session's transaction."""
-    for intake in intakes:
-        kind = EventType.INTAKE_CREATED
-        _note(session, IntakeChange(kind, intake, queue_notice(kind, intake), webhook=True))
+    """The live notices of intakes whose rows (`new_intake_rows` included) the intake writer
+    put in the session's transaction."""
+    for change in _created(intakes):
+        _note(session, change)
+
+
+def _created(intakes: list[NewIntake]) -> list[IntakeChange]:
+    kind = EventType.INTAKE_CREATED
+    return [
+        IntakeChange(kind, intake, queue_notice(kind, intake), webhook=True) for intake in intakes
+    ]
 
 
 def record_queue_notice(session: AsyncSession, kind: EventType, intake: Intake) -> None:

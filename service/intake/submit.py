@@ -59,8 +59,11 @@ def request_digest(language: str, raw_answers: Mapping[str, object]) -> str:
     """A fingerprint of the request, to tell a retry from a different request with the same key.
 
     Canonical JSON (keys sorted at every depth, no spaces, UTF-8 unescaped) as `json.dumps`
-    with `sort_keys` wrote it before, in C: that was a tenth of a submission's CPU. Only a
-    float in exponent form is written differently (`1e16`, not `1e+16`), and no answer is one.
+    with `sort_keys` wrote it before, in C: that was a tenth of a submission's CPU. Only floats
+    in exponent form are written differently: `1e+16` is now `1e16`, `1e-05` is `0.00001` and
+    `1e-07` is `1e-7`. An intake stored before the change whose request carried such a float
+    (only in an answer the form then dropped: a float answer is refused) would take its retry
+    for a different request: a 409, not a second intake.
     """
     canonical = _CANONICAL.encode({"language": language, "answers": raw_answers})
     return hashlib.sha256(canonical).hexdigest()

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service import audit
-from service.codes import EventType
 from service.intake import outbox
 from service.intake.new import NewIntake
 from service.models import Intake, RedFlag, StatusChange, new_reference
@@ -142,7 +141,7 @@ class IntakeWriter:
                 connection = await session.connection()
                 intakes = [waiting.intake for waiting in batch]
                 await _give_unused_references(connection, intakes)
-                await _insert(connection, batch)
+                await _insert(connection, batch, intakes)
                 outbox.record_new_intakes(session, intakes)
                 await session.commit()
             except BaseException:
@@ -151,9 +150,11 @@ class IntakeWriter:
         self.commits += 1
 
 
-async def _insert(connection: AsyncConnection, batch: list[_Waiting]) -> None:
-    """Every row of the batch, one statement per table (an executemany)."""
-    intakes = [waiting.intake for waiting in batch]
+async def _insert(
+    connection: AsyncConnection, batch: list[_Waiting], intakes: list[NewIntake]
+) -> None:
+    """Every row of the batch (`intakes` are its intakes), one statement per table (an
+    executemany)."""
     statements: list[tuple[Any, list[dict[str, Any]]]] = [
         (_INSERT_INTAKES, [intake.row() for intake in intakes]),
         (_INSERT_RED_FLAGS, [row for intake in intakes for row in intake.red_flag_rows()]),
@@ -166,15 +167,11 @@ async def _insert(connection: AsyncConnection, batch: list[_Waiting]) -> None:
                 for row in audit.rows([waiting.audited], waiting.intake.submitted_at)
             ],
         ),
-        (outbox.INSERT, [_created(intake) for intake in intakes]),
+        (outbox.INSERT, outbox.new_intake_rows(intakes)),
     ]
     for statement, rows in statements:
         if rows:
             await connection.execute(statement, rows)
-
-
-def _created(intake: NewIntake) -> dict[str, object]:
-    return outbox.event_row(EventType.INTAKE_CREATED, intake, intake.submitted_at)
 
 
 async def _give_unused_references(connection: AsyncConnection, intakes: list[NewIntake]) -> None:

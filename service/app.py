@@ -78,6 +78,7 @@ from service.web.problems import (
 from service.web.proxies import ProxiedConnection
 from service.web.rate_limits import rate_limit_middleware, rate_limit_stores
 from service.web.static_files import StaticFolder
+from service.web.submission_lane import SubmissionLane
 from service.webhooks import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
@@ -128,8 +129,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Around the router and the app's outermost exception handler: every answer, the router's
     # 404 and 405 and the error answers too, passes the same guards (service.web.edge). The
     # trusted-proxy rules go outside it, so the edge sees the client and scheme they decide.
+    # Inside both, the ordinary intake submission is answered ahead of the router
+    # (service.web.submission_lane), by the route's own code.
+    lane = SubmissionLane(
+        app.asgi_handler,
+        app,
+        _parts(app).submissions,
+        rate_limit_middleware(settings),
+    )
     app.asgi_handler = ProxiedConnection(
-        ServiceEdge(app.asgi_handler), settings.trusted_proxies, behind_https=settings.behind_https
+        ServiceEdge(lane), settings.trusted_proxies, behind_https=settings.behind_https
     )
     return app
 

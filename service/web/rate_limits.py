@@ -26,10 +26,11 @@ from datetime import timedelta
 from typing import TypeVar
 
 import structlog
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
-from litestar.types import ASGIApp, Middleware, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -118,7 +119,7 @@ class _KindRateLimitMiddleware(RateLimitMiddleware):
         await super().__call__(scope, receive, send)
 
 
-def rate_limit_middleware(settings: Settings) -> list[Middleware]:
+def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
     return [
         RateLimitConfig(
             rate_limit=("minute", per_minute),

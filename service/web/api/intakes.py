@@ -158,36 +158,43 @@ class IntakeController(Controller):
     ) -> Response[IntakeReceipt]:
         """Validates, triages and stores the intake in one transaction. The same
         `Idempotency-Key` with the same body returns the first response and stores nothing."""
-        key = idempotency_key
-        if key is not None and not key.isprintable():
-            raise problem(
-                HTTP_422_UNPROCESSABLE_ENTITY,
-                "The Idempotency-Key header is not usable.",
-                errors=[
-                    FieldError(
-                        "Idempotency-Key", f"1 to {MAX_IDEMPOTENCY_KEY} printable characters"
-                    )
-                ],
-            )
-        try:
-            outcome = await submissions.submit(
-                language=data.language,
-                raw_answers=data.answers,
-                now=datetime.now(UTC),
-                idempotency_key=key,
-            )
-        except IdempotencyConflictError:
-            raise problem(
-                HTTP_409_CONFLICT, "This Idempotency-Key was already used with a different request."
-            ) from None
-        if not isinstance(outcome, Accepted):
-            raise problem(
-                HTTP_422_UNPROCESSABLE_ENTITY,
-                "Some answers need attention.",
-                errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
-            )
-        return Response(
-            receipt(outcome.intake, submissions.clinic),
-            status_code=HTTP_201_CREATED,
-            headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
+        return await answer_submission(submissions, data, idempotency_key)
+
+
+async def answer_submission(
+    submissions: IntakeSubmissions, data: IntakeSubmission, idempotency_key: str | None
+) -> Response[IntakeReceipt]:
+    """The answer to a submission: 201 with the receipt, or the problem raised. The route's
+    handler and `service.web.submission_lane` (its common case, ahead of the router) both
+    answer with it."""
+    key = idempotency_key
+    if key is not None and not key.isprintable():
+        raise problem(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            "The Idempotency-Key header is not usable.",
+            errors=[
+                FieldError("Idempotency-Key", f"1 to {MAX_IDEMPOTENCY_KEY} printable characters")
+            ],
         )
+    try:
+        outcome = await submissions.submit(
+            language=data.language,
+            raw_answers=data.answers,
+            now=datetime.now(UTC),
+            idempotency_key=key,
+        )
+    except IdempotencyConflictError:
+        raise problem(
+            HTTP_409_CONFLICT, "This Idempotency-Key was already used with a different request."
+        ) from None
+    if not isinstance(outcome, Accepted):
+        raise problem(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            "Some answers need attention.",
+            errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
+        )
+    return Response(
+        receipt(outcome.intake, submissions.clinic),
+        status_code=HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
+    )

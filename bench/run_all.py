@@ -294,7 +294,11 @@ def submission_rows(step: Step | None, database: str) -> list[dict[str, Any]]:
     def beside(data: dict[str, Any], key: str, text: Callable[[float], str]) -> str:
         """The same figure of each bare baseline measured in the same run."""
         result = data["databases"][database]
-        names = {"durable": "durable bare baseline", "baseline": "aiosqlite/asyncpg baseline"}
+        names = {
+            "durable": "durable bare baseline",
+            "baseline": "aiosqlite/asyncpg baseline",
+            "lean": "lean floor (domain work only, raw ASGI)",
+        }
         return "; ".join(
             f"{name} {text(at(data, target)[key])}"
             for target, name in names.items()

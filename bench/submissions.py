@@ -1,7 +1,7 @@
 """Submission load: wrk posts varied valid intakes to our server and to the bare baselines.
 
 Run: python bench/submissions.py [--database sqlite|postgresql|both] [--connections 1,8,32,128]
-                                 [--seconds 10] [--warmup 3] [--targets ours,baseline,durable]
+                                 [--seconds 10] [--warmup 3] [--targets ours,baseline,...]
 
 For each database, and for each target, on a fresh database:
 - `ours`: the service as it runs in production, `python -m service serve` (its default worker
@@ -10,6 +10,9 @@ For each database, and for each target, on a fresh database:
   SQLAlchemy on the service's drivers, one commit per request;
 - `durable` (SQLite only): bench.baseline_app:create_durable_app, the same insert with sync
   SQLAlchemy in a thread, `synchronous=FULL`, one commit per request;
+- `lean` (SQLite only): bench.baseline_app:create_lean_app, the floor: the service's own
+  domain work (digest, validation, triage, advice) in a plain ASGI callable, one row per
+  intake by a group-committing sqlite3 thread, nothing else: what this machine allows for it;
 the baselines under one plain uvicorn command line (bench.common.server_command). ~500 varied
 valid bodies (both languages, Malayalam names and free text, the red-flag cases of
 tests/domain/cases.toml), each first posted once to our server, which must answer 201 to every
@@ -73,9 +76,10 @@ TARGETS = {
     "ours": (None, "intake"),
     "baseline": ("bench.baseline_app:create_app", "baseline_intake"),
     "durable": ("bench.baseline_app:create_durable_app", "baseline_intake"),
+    "lean": ("bench.baseline_app:create_lean_app", "baseline_intake"),
 }
-BASELINES = ("baseline", "durable")
-SQLITE_ONLY = {"durable"}
+BASELINES = ("baseline", "durable", "lean")
+SQLITE_ONLY = {"durable", "lean"}
 
 NAMES = {
     "en": ["Arun Kumar", "Rahul Menon", "Joseph Thomas", "Mohammed Ashraf", "Suresh Nair",

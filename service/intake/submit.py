@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from uuid import uuid4
 
@@ -25,8 +25,8 @@ from service.intake.new import NewIntake
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter, Sessions
 from service.models import Intake, new_reference
-from service.questionnaire import AnswerError, Language, validate_answers
-from service.triage import evaluate, is_emergency_answer, patient_advice
+from service.questionnaire import AnswerError, AnswerValue, Language, validate_answers
+from service.triage import PatientAdvice, Triage, evaluate, is_emergency_answer, patient_advice
 
 PATIENT = audit.Actor("patient")
 
@@ -121,27 +121,16 @@ async def submit_intake(
         if existing is not None:
             return _replay(existing, digest)
 
-    today = clinic.today(now)
-    result = validate_answers(
-        clinic.questionnaire,
-        raw_answers,
-        today,
-        language=language,
-        keep_when_disabled=partial(is_emergency_answer, clinic.rule_set),
-    )
-    if not result.ok:
-        return Rejected(result.errors)
-
-    triage = evaluate(clinic.rule_set, result.answers, today)
-    told = patient_advice(
-        triage, result.answers, language, clinic_phone=clinic.phone, advice=clinic.advice
-    )
+    assessed = assess(clinic, language, raw_answers, clinic.today(now))
+    if isinstance(assessed, Rejected):
+        return assessed
+    answers, triage, told = assessed.answers, assessed.triage, assessed.advice
     intake = NewIntake(
         id=uuid4(),
         reference=new_reference(),  # the writer replaces one that is taken
         language=language,
         questionnaire_version=clinic.questionnaire.version,
-        answers=answers_to_json(result.answers),
+        answers=answers_to_json(answers),
         consent_version=clinic.consent.version,
         consent_text=clinic.consent.text.get(language),
         submitted_at=now,
@@ -171,6 +160,37 @@ async def submit_intake(
             raise
         return _replay(existing, digest)
     return Accepted(intake, replayed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessed:
+    """What the clinic's rules make of valid answers: nothing stored yet."""
+
+    answers: Mapping[str, AnswerValue]
+    """As cleaned by validation, disabled ones dropped (emergencies kept)."""
+    triage: Triage
+    advice: PatientAdvice
+    """What the patient is told at once."""
+
+
+def assess(
+    clinic: Clinic, language: Language, raw_answers: Mapping[str, object], today: date
+) -> Assessed | Rejected:
+    """Validate the answers, then triage them and choose the patient's advice (pure: no I/O)."""
+    result = validate_answers(
+        clinic.questionnaire,
+        raw_answers,
+        today,
+        language=language,
+        keep_when_disabled=partial(is_emergency_answer, clinic.rule_set),
+    )
+    if not result.ok:
+        return Rejected(result.errors)
+    triage = evaluate(clinic.rule_set, result.answers, today)
+    told = patient_advice(
+        triage, result.answers, language, clinic_phone=clinic.phone, advice=clinic.advice
+    )
+    return Assessed(result.answers, triage, told)
 
 
 def _replay(existing: Intake, digest: str) -> Accepted:

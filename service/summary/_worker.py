@@ -43,7 +43,7 @@ def start_worker(work_dir: str, owner: int) -> None:
 
 
 def render_in_worker(summary: Summary) -> bytes:
-    """The PDF of `summary`: what a worker runs (WeasyPrint was loaded by `start_worker`)."""
+    """The PDF of `summary`: what a worker runs (its forkserver has loaded WeasyPrint already)."""
     from service.summary._pdf import render_summary_pdf  # noqa: PLC0415 - see _rendering
 
     return render_summary_pdf(summary)

@@ -256,7 +256,8 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             session = await self.sessions.find(
                 by_secret(secret), datetime.now(UTC), use=counts_as_use(connection.route_handler)
             )
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            # asyncpg raises the socket's own errors when PostgreSQL cannot be reached.
             log.warning(
                 "cannot check credentials: database unavailable", error=type(error).__name__
             )

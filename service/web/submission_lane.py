@@ -13,7 +13,12 @@ a token to record, a browser's cookie for the same-origin check) exactly as befo
 
 It sits inside the trusted-proxy rules and the service edge (`create_app`), so the client
 address the rate limit counts, the security headers, the request id and the request log line
-are the same for both.
+are the same for both. It refuses to start if the route gains what it does not do
+(`_check_route`). Two differences are left, both about the rate limit: the lane reads the body
+(at most 64 KiB) before counting the request, where the route counts first; and its limiter is
+an instance of its own over the same store, so a lane request and a routed one from one address
+at the same instant can both be counted as the same number (the store has no atomic
+increment), letting one extra request through.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
 from litestar.utils.scope.state import ScopeState
 
+from service.web.access import ACCESS, ANONYMOUS, guard
+from service.web.api.bodies import json_only
 from service.web.api.intakes import IntakeSubmission, answer_submission
 from service.web.inputs import MAX_BODY
 
@@ -43,6 +50,7 @@ _JSON = frozenset({b"application/json", b"application/json; charset=utf-8"})
 # means a browser (the same-origin check), a key means a lookup and maybe a replay.
 _ROUTED = frozenset({b"authorization", b"cookie", b"idempotency-key", b"transfer-encoding"})
 _SUBMISSION = "submission_lane.submission"
+_LENGTH_DIGITS = len(str(MAX_BODY))
 _DECODER = msgspec.json.Decoder(IntakeSubmission, strict=True)
 
 
@@ -61,14 +69,16 @@ class SubmissionLane:
         _, handler, _, _, template = litestar.asgi_router.handle_routing(path=PATH, method="POST")
         if not isinstance(handler, HTTPRouteHandler):
             raise TypeError(f"POST {PATH} is not an HTTP route")
+        _check_route(handler)
         self.handler = handler
         self.path_template = template
         self.exception_handlers = handler.resolve_exception_handlers()
         self.request_class = handler.resolve_request_class()
         self.response_handler = handler.get_response_handler(is_response_type_data=True)
-        # As in the route's own stack: the rate limiters (each acts on its kind of route only),
-        # then the exception handler that answers what they and the handler raise.
-        inner: ASGIApp = self._answer
+        # As in the route's own stack: an exception handler around the answer, inside the rate
+        # limiters (so a 422 carries their RateLimit headers), and one outside them for their
+        # 429 (the app's, on the route's way).
+        inner: ASGIApp = ExceptionHandlerMiddleware(app=self._answer, debug=None)
         for limiter in rate_limits:
             inner = limiter(app=inner)
         self.stack = ExceptionHandlerMiddleware(app=inner, debug=None)
@@ -107,14 +117,19 @@ class SubmissionLane:
             if name in _ROUTED:
                 return False
             if name == b"content-length":
+                if length is not None:
+                    return False  # a second one: the route decides what that means
                 length = value
             elif name == b"content-type":
+                if content_type is not None:
+                    return False
                 content_type = value.lower()
             elif name == b"host" and not is_valid_host(value):
                 return False
         return (
             content_type in _JSON
             and length is not None
+            and 0 < len(length) <= _LENGTH_DIGITS
             and length.isdigit()
             and int(length) <= MAX_BODY
         )
@@ -127,6 +142,26 @@ class SubmissionLane:
             app=scope["litestar_app"], data=response, request=request
         )  # type: ignore[call-arg]
         await answer(scope, receive, send)
+
+
+def _check_route(handler: HTTPRouteHandler) -> None:
+    """Refuse to start when the route has gained something the lane does not do: the lane
+    would answer without it."""
+    expected = {
+        "guards": ([guard], handler.resolve_guards()),
+        "before_request": (json_only, handler.resolve_before_request()),
+        "after_response": (None, handler.resolve_after_response()),
+        "request_max_body_size": (MAX_BODY, handler.resolve_request_max_body_size()),
+        "rate limit kind": ("intake", handler.opt.get("rate_limit")),
+        "access": ("public", handler.opt.get(ACCESS)),
+        "anonymous": (True, handler.opt.get(ANONYMOUS)),
+    }
+    changed = [name for name, (lane, route) in expected.items() if lane != route]
+    if changed or handler.cache or handler.resolve_data_dto() or handler.resolve_return_dto():
+        raise RuntimeError(
+            f"POST {PATH} has changed ({', '.join(changed) or 'cache or DTO'}): "
+            "service/web/submission_lane.py must do the same before it may answer for it"
+        )
 
 
 async def _read_body(receive: Receive) -> tuple[list[ReceiveMessage], bytes | None]:

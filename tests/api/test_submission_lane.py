@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -14,7 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
+from service.app import create_app
 from service.models import AuditEvent
+from service.web import submission_lane
 from service.web.submission_lane import SubmissionLane
 from tests.api.test_submit_intake import NOTHING_STORED, URL_PATH, assert_problem
 from tests.counting import count_rows
@@ -22,8 +25,15 @@ from tests.databases import in_database
 from tests.patients import intake_body
 
 Client = AsyncTestClient[Litestar]
-# Headers that differ between two answers by nature: the new intake's place, the request id.
-_PER_ANSWER = {"location", "x-request-id", "content-length"}
+# Headers that differ between two answers by nature: the new intake's place, the request id,
+# the body's length, what is left of the rate limit and when it resets.
+_PER_ANSWER = {
+    "location",
+    "x-request-id",
+    "content-length",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+}
 
 
 def lane_of(app: Litestar) -> SubmissionLane:
@@ -46,27 +56,45 @@ def counting_takes(app: Litestar) -> list[str]:
     return taken
 
 
-async def test_the_lane_answers_an_ordinary_submission_as_the_route_does(
-    app: Litestar, client: Client, database_url: URL
-) -> None:
-    taken = counting_takes(app)
-    body = intake_body(erection_over_4h=True, fever=True)
-    by_lane = await client.post(URL_PATH, json=body)
-    # The same answers with an Idempotency-Key: the route's own handler answers.
-    by_route = await client.post(URL_PATH, json=body, headers={"Idempotency-Key": "route-1"})
-    assert taken == [URL_PATH]
-    assert by_lane.status_code == by_route.status_code == 201, by_lane.text
-    lane_headers, route_headers = dict(by_lane.headers), dict(by_route.headers)
+def _same_headers(lane: Any, route: Any) -> None:
+    lane_headers, route_headers = dict(lane.headers), dict(route.headers)
     assert lane_headers.keys() == route_headers.keys()
     assert {name: value for name, value in lane_headers.items() if name not in _PER_ANSWER} == {
         name: value for name, value in route_headers.items() if name not in _PER_ANSWER
     }
+
+
+async def test_the_lane_answers_an_ordinary_submission_as_the_route_does(
+    app_with: Callable[..., Litestar], database_url: URL
+) -> None:
+    # With the rate limit on, as in production: its headers are on the lane's answers too.
+    app = app_with(INTAKE_RATE_LIMIT_PER_MINUTE="10")
+    taken = counting_takes(app)
+    body = intake_body(erection_over_4h=True, fever=True)
+    refused_body = intake_body()
+    refused_body["answers"]["age"] = 12
+    async with AsyncTestClient(app=app) as client:
+        by_lane = await client.post(URL_PATH, json=body)
+        # The same answers with an Idempotency-Key: the route's own handler answers.
+        by_route = await client.post(URL_PATH, json=body, headers={"Idempotency-Key": "route-1"})
+        refused_by_lane = await client.post(URL_PATH, json=refused_body)
+        refused_by_route = await client.post(
+            URL_PATH, json=refused_body, headers={"Idempotency-Key": "route-2"}
+        )
+    assert taken == [URL_PATH, URL_PATH]
+    assert by_lane.status_code == by_route.status_code == 201, by_lane.text
+    assert "ratelimit-remaining" in by_lane.headers
+    _same_headers(by_lane, by_route)
     first, second = by_lane.json(), by_route.json()
     assert by_lane.headers["location"] == f"/api/v1/intakes/{first['id']}"
     assert first.keys() == second.keys()
     for same in ("priority", "red_flags", "advice"):
         assert first[same] == second[same]
     assert first["priority"] == "emergency"
+    # A refusal is the route's too, word for word.
+    assert_problem(refused_by_lane, 422, "age")
+    _same_headers(refused_by_lane, refused_by_route)
+    assert refused_by_lane.json() == refused_by_route.json()
     # Stored alike: each with its rows and its audit event.
     rows = await count_rows(database_url)
     assert rows["intake"] == rows["status_change"] == rows["outbox_event"] == 2
@@ -74,6 +102,17 @@ async def test_the_lane_answers_an_ordinary_submission_as_the_route_does(
         database_url, select(AuditEvent.intake_id).where(AuditEvent.action == "intake.submitted")
     )
     assert sorted(str(row[0]) for row in submitted) == sorted([first["id"], second["id"]])
+
+
+async def test_a_content_type_in_capitals_is_taken(app: Litestar, client: Client) -> None:
+    taken = counting_takes(app)
+    response = await client.post(
+        URL_PATH,
+        content=json.dumps(intake_body()),
+        headers={"content-type": "Application/JSON; charset=UTF-8"},
+    )
+    assert response.status_code == 201, response.text
+    assert taken == [URL_PATH]
 
 
 @pytest.mark.parametrize(
@@ -121,6 +160,45 @@ async def test_bodies_the_lane_cannot_use_reach_the_route_whole(
     assert await count_rows(database_url) == NOTHING_STORED
 
 
+async def test_doubled_or_outlandish_framing_headers_are_left_to_the_route(
+    app: Litestar, database_url: URL
+) -> None:
+    """Two Content-Types (the route reads the first), two Content-Lengths, a Content-Length
+    of thousands of digits: the lane takes none of them, and none is a 500."""
+    taken = counting_takes(app)
+    encoded = json.dumps(intake_body()).encode()
+    length = str(len(encoded)).encode()
+    json_type = (b"content-type", b"application/json")
+    cases = {
+        "two content types": [(b"content-type", b"text/plain"), json_type],
+        "two lengths": [json_type, (b"content-length", length), (b"content-length", length)],
+        "endless length": [json_type, (b"content-length", b"0" * 5000 + length)],
+    }
+    async with AsyncTestClient(app=app) as client:
+        portal = client.blocking_portal
+        for case, headers in cases.items():
+            if case == "two content types":
+                headers.append((b"content-length", length))
+            status, answer = await asyncio.to_thread(
+                portal.call, _call, app, [encoded], len(encoded), headers
+            )
+            assert status != 500, (case, answer)
+            if case == "two content types":
+                assert status == 415, answer
+    assert taken == []
+    assert (await count_rows(database_url))["intake"] <= 1
+
+
+def test_the_lane_refuses_to_start_when_the_route_changes(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A route whose body limit (or guard, hook, rate limit) the lane does not know of: the
+    app does not start, rather than answering the route's requests without it."""
+    monkeypatch.setattr(submission_lane, "MAX_BODY", 1024)
+    with pytest.raises(RuntimeError, match="request_max_body_size"):
+        create_app()
+
+
 async def test_answers_the_form_refuses_are_the_route_s_422(
     app: Litestar, client: Client, database_url: URL
 ) -> None:
@@ -133,8 +211,14 @@ async def test_answers_the_form_refuses_are_the_route_s_422(
     assert await count_rows(database_url) == NOTHING_STORED
 
 
-async def _call(app: Litestar, body_parts: list[bytes], length: int) -> tuple[int, bytes]:
-    """One request straight to the app's ASGI callable, its body in these parts."""
+async def _call(
+    app: Litestar,
+    body_parts: list[bytes],
+    length: int,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, bytes]:
+    """One request straight to the app's ASGI callable, its body in these parts (and these
+    content headers, or JSON of `length` bytes)."""
     messages: list[dict[str, object]] = [
         {"type": "http.request", "body": part, "more_body": more}
         for part, more in zip(body_parts, [True] * (len(body_parts) - 1) + [False], strict=True)
@@ -151,8 +235,13 @@ async def _call(app: Litestar, body_parts: list[bytes], length: int) -> tuple[in
         "query_string": b"",
         "headers": [
             (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(length).encode()),
+            *(
+                headers
+                or [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(length).encode()),
+                ]
+            ),
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),

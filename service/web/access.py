@@ -256,8 +256,7 @@ class StaffAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             session = await self.sessions.find(
                 by_secret(secret), datetime.now(UTC), use=counts_as_use(connection.route_handler)
             )
-        except (SQLAlchemyError, OSError, TimeoutError) as error:
-            # asyncpg raises the socket's own errors when PostgreSQL cannot be reached.
+        except SQLAlchemyError as error:
             log.warning(
                 "cannot check credentials: database unavailable", error=type(error).__name__
             )

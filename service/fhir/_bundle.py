@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -57,19 +57,19 @@ def intake_bundle(
     clinic: Clinic,
     *,
     identifier_system: str,
-    now: datetime,
     service_url: str = "",
 ) -> Bundle:
     """The intake as a `collection` Bundle (its red flags and status history must be loaded).
 
-    Every resource has a `urn:uuid` fullUrl derived from the intake id, so exporting the same
-    intake twice gives the same references. `service_url` (PUBLIC_BASE_URL, never the request's
+    Every resource has a `urn:uuid` fullUrl derived from the intake id, and every time in it is
+    one of the intake's own (the Bundle's and the document's: its last change), so exporting an
+    unchanged intake twice gives the same bytes. `service_url` (PUBLIC_BASE_URL, never the request's
     `Host`) makes the PDF's link absolute, so a system that imports the Bundle can fetch it;
     without it the link is relative to the service (`/api/v1/intakes/{id}/summary.pdf`).
     """
     pdf_url = service_url.rstrip("/") + summary_pdf_path(intake.id)
     view = intake_for_staff(intake, clinic)
-    return _Export(view, clinic, Systems(identifier_system), now, pdf_url).bundle()
+    return _Export(view, clinic, Systems(identifier_system), pdf_url).bundle()
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,13 @@ class _Entry:
 
 class _Export:
     def __init__(
-        self, intake: IntakeForStaff, clinic: Clinic, systems: Systems, now: datetime, pdf_url: str
+        self, intake: IntakeForStaff, clinic: Clinic, systems: Systems, pdf_url: str
     ) -> None:
         self.intake = intake
         self.clinic = clinic
         self.systems = systems
         self.pdf_url = pdf_url
-        self.now = now
+        self.changed = intake.last_changed_at
         self.language: Language = intake.language if is_language(intake.language) else "en"
         self.answers = answers_from_json(clinic.questionnaire, intake.answers)
         self.flags = intake.current_flags
@@ -112,7 +112,7 @@ class _Export:
         return Bundle.model_validate(
             {
                 "type": "collection",
-                "timestamp": self.now.isoformat(),
+                "timestamp": self.changed.isoformat(),
                 "entry": [{"fullUrl": entry.url, "resource": entry.resource} for entry in entries],
             }
         )
@@ -263,7 +263,7 @@ class _Export:
                 "status": "current",
                 "type": {"text": "Pre-consultation summary"},
                 "subject": patient.reference,
-                "date": self.now.isoformat(),
+                "date": self.changed.isoformat(),
                 "description": f"Pre-consultation summary {self.intake.reference}",
                 "content": [
                     {

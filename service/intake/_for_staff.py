@@ -90,6 +90,19 @@ class IntakeForStaff:
     consent_version: str
 
     @property
+    def last_changed_at(self) -> datetime:
+        """When anything staff see of the intake last changed: its submission, a status move,
+        an override, a red flag raised or superseded by a re-triage."""
+        moments = [self.submitted_at, *(step.at for step in self.status_history)]
+        if self.override is not None and self.override.at is not None:
+            moments.append(self.override.at)
+        for flag in self.red_flags:
+            moments.append(flag.fired_at)
+            if flag.superseded_at is not None:
+                moments.append(flag.superseded_at)
+        return max(moments)
+
+    @property
     def current_flags(self) -> tuple[RaisedFlag, ...]:
         """The flags staff act on: most urgent first, in the rule set's order within a level."""
         return tuple(sorted((flag for flag in self.red_flags if flag.current), key=_urgency))

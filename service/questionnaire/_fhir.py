@@ -89,12 +89,16 @@ def _question(item: Item, questionnaire: Questionnaire, language: Language) -> J
         question["maxLength"] = item.limits.max_length
     question.update(_enable_when(item.enable_when, item.enable_behavior, questionnaire))
     if item.options:
+        # The form's language preselected: R4 says so on the option (que-11 forbids `initial`
+        # beside answerOption).
+        preselected = language if item.default_from_form_language else None
         question["answerOption"] = [
-            {"valueCoding": {"code": option.code, **_texts("display", option.text, language)}}
+            {
+                "valueCoding": {"code": option.code, **_texts("display", option.text, language)},
+                **({"initialSelected": True} if option.code == preselected else {}),
+            }
             for option in item.options
         ]
-    if item.default_from_form_language:
-        question["initial"] = [{"valueCoding": {"code": language}}]
     children: list[JsonObject] = []
     if item.hint is not None:
         hint = _display(f"{item.link_id}-hint", item.hint, language)

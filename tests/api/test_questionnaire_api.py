@@ -81,6 +81,29 @@ async def test_the_questionnaire_parses_as_fhir_and_has_every_link_id(
     assert leakage["enableWhen"][0]["question"] == "main_concern"
 
 
+def all_items(items: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    found: list[dict] = []  # type: ignore[type-arg]
+    for item in items:
+        found.append(item)
+        found += all_items(item.get("item", []))
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "ml"])
+async def test_the_form_language_is_preselected_on_its_option_not_as_an_initial_answer(
+    client: AsyncTestClient[Litestar], lang: str
+) -> None:
+    """FHIR R4's que-11: an item with answerOptions preselects one with `initialSelected`;
+    `initial` beside them is invalid (an independent validator refused it)."""
+    items = all_items((await client.get(f"/api/v1/questionnaire?lang={lang}")).json()["item"])
+    assert [item["linkId"] for item in items if "answerOption" in item and "initial" in item] == []
+    [language] = [item for item in items if item["linkId"] == "preferred_language"]
+    selected = [
+        o["valueCoding"]["code"] for o in language["answerOption"] if o.get("initialSelected")
+    ]
+    assert selected == [lang]
+
+
 async def test_the_language_follows_lang_then_accept_language(
     client: AsyncTestClient[Litestar],
 ) -> None:

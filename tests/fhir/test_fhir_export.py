@@ -53,6 +53,12 @@ async def export(client: Client, caller: Caller, intake_id: str) -> dict[str, An
     return body
 
 
+async def move_along(client: Client, caller: Caller, intake_id: str, status: str) -> None:
+    path = f"/api/v1/intakes/{intake_id}/status"
+    moved = await as_caller(client, caller, "POST", path, json={"status": status})
+    assert moved.status_code == 200, moved.text
+
+
 def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
@@ -389,9 +395,7 @@ async def test_task_status_follows_the_queue(client: Client, database_url: URL) 
         return only(await export(client, who["doctor"], intake_id), "Task")
 
     async def move(intake_id: str, status: str) -> None:
-        path = f"/api/v1/intakes/{intake_id}/status"
-        moved = await as_caller(client, who["doctor"], "POST", path, json={"status": status})
-        assert moved.status_code == 200, moved.text
+        await move_along(client, who["doctor"], intake_id, status)
 
     along = await submit(client)
     task = await task_of(along)
@@ -413,6 +417,34 @@ async def test_task_status_follows_the_queue(client: Client, database_url: URL) 
         intake_id = await submit(client)
         await move(intake_id, status)
         assert (await task_of(intake_id))["status"] == fhir_status
+
+
+async def test_an_unchanged_intake_exports_the_same_bytes(
+    client: Client, database_url: URL
+) -> None:
+    """Every time in the Bundle is the intake's own: exported twice it is the same document, and
+    a change (a status move) moves the Bundle's and the document's time to that change."""
+    who = await callers(client, database_url)
+    intake_id = await submit(client, fever=True, pelvic_pain=True)
+    path = f"/api/v1/intakes/{intake_id}/fhir"
+    first = await as_caller(client, who["doctor"], "GET", path)
+    second = await as_caller(client, who["doctor"], "GET", path)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    bundle = first.json()
+    submitted = (await intake_json(client, who["doctor"], intake_id))["submitted_at"]
+    assert _moment(bundle["timestamp"]) == _moment(submitted)
+    assert only(bundle, "DocumentReference")["date"] == bundle["timestamp"]
+
+    await move_along(client, who["doctor"], intake_id, "called")
+    after = (await as_caller(client, who["doctor"], "GET", path)).json()
+    assert _moment(after["timestamp"]) > _moment(bundle["timestamp"])
+    assert after["timestamp"] == only(after, "Task")["lastModified"]
+    assert only(after, "DocumentReference")["date"] == after["timestamp"]
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 async def test_who_may_export_and_each_read_is_audited(client: Client, database_url: URL) -> None:

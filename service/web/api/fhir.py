@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -73,7 +72,6 @@ async def intake_fhir(
         intake,
         intakes.clinic,
         identifier_system=settings.fhir_identifier_system,
-        now=datetime.now(UTC),
         service_url=settings.public_base_url or "",
     )
     return bundle.model_dump(mode="json")

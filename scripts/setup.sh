@@ -93,6 +93,21 @@ compile_project() {
   "$VENV/bin/python" -m compileall -q -j 0 "$REPO/service" "$REPO/migrations" >/dev/null
 }
 
+# The tests' independent FHIR validator (tests/fhir/validator): Medplum from npm, as its lock
+# pins it (each package checked against its integrity hash), again only when the lock changes.
+# It needs Node.js 20.19 or newer: the machine's own, else Debian's (older on Debian 12: the
+# validator's test then says so).
+VALIDATOR="$REPO/tests/fhir/validator"
+install_fhir_validator() {
+  local stamp="$VALIDATOR/node_modules/.installed" digest
+  command -v npm >/dev/null 2>&1 || ensure_system_packages nodejs npm
+  digest="$(cat "$VALIDATOR/package.json" "$VALIDATOR/package-lock.json" | sha256sum | cut -c1-16)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$digest" ] && return 0
+  say "installing the FHIR validator (tests/fhir/validator/package-lock.json)"
+  npm ci --prefix "$VALIDATOR" --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$digest" > "$stamp"
+}
+
 setup_project() {
   local kind="$1"
   # Debian's own Python needs python3-venv to make a virtualenv; others bring it along.
@@ -102,6 +117,7 @@ setup_project() {
   if [ "$kind" = test ]; then
     ensure_system_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     ensure_venv test
+    install_fhir_validator
   else
     ensure_system_packages "${RUNTIME_PACKAGES[@]}"
     ensure_venv runtime

@@ -59,6 +59,12 @@ async def move_along(client: Client, caller: Caller, intake_id: str, status: str
     assert moved.status_code == 200, moved.text
 
 
+async def override(client: Client, caller: Caller, intake_id: str, level: str, why: str) -> None:
+    path = f"/api/v1/intakes/{intake_id}/priority"
+    changed = await as_caller(client, caller, "POST", path, json={"priority": level, "reason": why})
+    assert changed.status_code == 200, changed.text
+
+
 def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
@@ -256,14 +262,7 @@ async def test_every_answered_link_id_is_in_the_questionnaire_response(
         consent_contact=True,
     )
     overridden = await submit(client, testicular_lump=True)
-    override = await as_caller(
-        client,
-        doctor,
-        "POST",
-        f"/api/v1/intakes/{overridden}/priority",
-        json={"priority": "urgent", "reason": "Lump grew this week"},
-    )
-    assert override.status_code == 200
+    await override(client, doctor, overridden, "urgent", "Lump grew this week")
     moved = await submit(client, urination_pain=True)
     for status in ("called", "arrived"):
         path = f"/api/v1/intakes/{moved}/status"

@@ -45,6 +45,7 @@ from service.web.access import (
     guard,
 )
 from service.web.api.fhir import intake_fhir
+from service.web.api.fhir_rest import fhir_metadata, fhir_questionnaire, fhir_questionnaire_search
 from service.web.api.intakes import IntakeController
 from service.web.api.openapi import security_schemes, use_strict_body_schemas
 from service.web.api.questionnaire import questionnaire
@@ -96,6 +97,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     StaffIntakeController,
     summary_pdf,
     intake_fhir,
+    fhir_metadata,
+    fhir_questionnaire,
+    fhir_questionnaire_search,
     login_form,
     login,
     logout,

@@ -6,6 +6,7 @@ and a DocumentReference to the PDF summary. Built with the fhir.resources R4B mo
 
 from service.fhir._bundle import intake_bundle, questionnaire_canonical, summary_pdf_path
 from service.fhir._codes import TASK_PRIORITY, TASK_STATUS, Systems
+from service.fhir._server import capability_statement, operation_outcome, search_set
 
 FHIR_JSON = "application/fhir+json"
 
@@ -14,7 +15,10 @@ __all__ = [
     "TASK_PRIORITY",
     "TASK_STATUS",
     "Systems",
+    "capability_statement",
     "intake_bundle",
+    "operation_outcome",
     "questionnaire_canonical",
+    "search_set",
     "summary_pdf_path",
 ]

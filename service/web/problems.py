@@ -32,6 +32,7 @@ from litestar.status_codes import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from service.fhir import FHIR_JSON, operation_outcome
 from service.intake import IntakeNotFoundError
 from service.logs import raised_at
 from service.queue import DayOutOfRangeError
@@ -42,6 +43,8 @@ log = structlog.get_logger(__name__)
 # The API's paths: programs' surface, answered with problem details. Every other path is a page,
 # for a person, answered with the HTML error page. The one home of that decision.
 API_PATHS = ("/api/", "/health", "/schema")
+# The FHIR REST surface: programs too, answered with FHIR OperationOutcomes.
+FHIR_PATH = "/fhir"
 PROBLEM_TYPE_BASE = "https://clinic-intake.invalid/problems/"
 MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -119,10 +122,39 @@ def is_api(path: str) -> bool:
     return path.startswith(API_PATHS)
 
 
+def is_fhir(path: str) -> bool:
+    """Whether `path` is on the FHIR surface (OperationOutcome)."""
+    return path == FHIR_PATH or path.startswith(f"{FHIR_PATH}/")
+
+
+def _for_programs(
+    request: Request[Any, Any, Any], details: ProblemDetailsException
+) -> Response[Any] | None:
+    """The answer on a program's surface: an OperationOutcome on `/fhir`, problem details on the
+    API; None on pages (a person's, answered with the error page)."""
+    path = request.scope["path"]
+    if is_fhir(path):
+        extra = details.extra if isinstance(details.extra, dict) else {}
+        fields = [
+            (str(error.get("field", "")), str(error.get("message", "")))
+            for error in extra.get("errors", [])
+            if isinstance(error, dict)
+        ]
+        return Response(
+            operation_outcome(details.status_code, details.detail, fields),
+            status_code=details.status_code,
+            headers=details.headers,
+            media_type=FHIR_JSON,
+        )
+    if is_api(path):
+        return details.to_response(request)
+    return None
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     details = _from_http_exception(exc, request)
-    if is_api(request.scope["path"]):
-        return details.to_response(request)
+    if (answer := _for_programs(request, details)) is not None:
+        return answer
     if isinstance(exc, NotAuthorizedException):
         # A person, not a program: take them to sign in, and back here afterwards.
         return Redirect(f"/staff/login?next={quote(request.scope['path'])}", status_code=303)
@@ -145,9 +177,8 @@ def day_out_of_range_handler(
 def intake_not_found_handler(
     request: Request[Any, Any, Any], _exc: IntakeNotFoundError
 ) -> Response[Any]:
-    if is_api(request.scope["path"]):
-        return problem(HTTP_404_NOT_FOUND, "No intake with this id.").to_response(request)
-    return error_page(request, HTTP_404_NOT_FOUND)
+    answer = _for_programs(request, problem(HTTP_404_NOT_FOUND, "No intake with this id."))
+    return answer or error_page(request, HTTP_404_NOT_FOUND)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -158,17 +189,19 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
         path=request.scope["path"],
         where=raised_at(exc),
     )
-    if is_api(request.scope["path"]):
-        if _database_unavailable(exc):
-            return problem(
-                HTTP_503_SERVICE_UNAVAILABLE,
-                "The database is not available just now. Nothing was stored; try again shortly.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ).to_response(request)
-        return problem(
+    details = (
+        problem(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "The database is not available just now. Nothing was stored; try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        if _database_unavailable(exc)
+        else problem(
             HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again."
-        ).to_response(request)
-    return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
+        )
+    )
+    answer = _for_programs(request, details)
+    return answer or error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
 def _database_unavailable(exc: Exception) -> bool:

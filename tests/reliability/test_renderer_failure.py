@@ -26,8 +26,9 @@ from tests.summary.faults import crash_first, stall_once_each
 
 TIME_LIMIT = 6
 """Seconds: the stalled render below stalls for 30."""
-DEFAULT_TIME_LIMIT = 20.0
-"""Seconds: SUMMARY_TIMEOUT_SECONDS when unset."""
+RETRY_TIME_LIMIT = 60.0
+"""Seconds the retry may take: a fresh worker at SCHED_IDLE gets only the CPU nothing else
+wants, and beside the other test workers of a 2-core CI machine that was once over 20 s."""
 
 
 def _renderer_rendering_with(
@@ -84,11 +85,10 @@ async def test_a_failed_render_answers_503_keeps_the_intake_and_the_retry_succee
         assert after["priority"] == stored["priority"] == "emergency"
         assert after["red_flags"] == stored["red_flags"]
 
-        # The retry is a fresh worker's first render at SCHED_IDLE. Beside the other test
-        # workers on a 2-core CI machine it got too little CPU to finish within the short limit
-        # this test set to see the stall cut, so the retry has the service's default limit.
+        # The retry is a fresh worker's first render at SCHED_IDLE: what is tested is that it
+        # succeeds, not how soon a loaded machine lets it run (see RETRY_TIME_LIMIT).
         (renderer,) = renderers
-        renderer.timeout = DEFAULT_TIME_LIMIT
+        renderer.timeout = RETRY_TIME_LIMIT
         retried = await client.get(f"/api/v1/intakes/{intake_id}/summary.pdf", headers=doctor)
         assert retried.status_code == 200
         assert retried.headers["content-type"] == "application/pdf"

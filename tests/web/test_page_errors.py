@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from service.staff import Role
 from service.web.access import PUBLIC
 from service.web.edge import STATIC_PREFIX
-from service.web.problems import is_api
+from service.web.problems import is_api, is_fhir
 from tests.patients import intake_body
 from tests.reliability.test_headers import check_headers
 from tests.reliability.test_route_parameters import Operation, operations
@@ -44,6 +44,7 @@ BAD_QUERY = {
 }
 # Query parameters with no value to refuse: any value gives an ordinary answer.
 LENIENT_QUERY = {
+    "url": "any canonical URL: one not served finds nothing (an empty searchset)",
     "lang": "an unknown language falls back to the visit's or the browser's",
     "next": "a place to go after sign-in that is not ours is replaced by the queue",
 }
@@ -59,6 +60,8 @@ NOTHING_TO_VARY = {
     ("POST", "/staff/login"): "public; wrong credentials are tests/staff/test_sign_in's",
     ("GET", "/"): "public; its one query parameter, lang, is lenient",
     ("GET", "/api/v1/questionnaire"): "public; its one query parameter, lang, is lenient",
+    ("GET", "/fhir/metadata"): "public, no parameters",
+    ("GET", "/fhir/Questionnaire"): "public; its query parameters, url and lang, are lenient",
     ("GET", "/staff/login"): "public; its one query parameter, next, is lenient",
 }
 # Bodies the API accepts, so that an unknown id is what it answers (a body is read first).
@@ -81,7 +84,12 @@ class Case:
     body: tuple[tuple[str, str], ...] = ()
 
 
-def check_error(response: httpx.Response, case: Case, *, api: bool) -> None:
+def surface_of(path: str) -> str:
+    """Programs' surfaces: `fhir` (OperationOutcome), `api` (problem details); else `page`."""
+    return "fhir" if is_fhir(path) else "api" if is_api(path) else "page"
+
+
+def check_error(response: httpx.Response, case: Case, *, surface: str) -> None:
     """The surface's form, the case's status, the edge's headers, and no patient's data."""
     seen = f"{case.caller} {case.method} {response.request.url} ({case.why})"
     seen += f" -> {response.status_code} {response.headers.get('content-type')}"
@@ -90,9 +98,12 @@ def check_error(response: httpx.Response, case: Case, *, api: bool) -> None:
         assert response.headers["location"].startswith("/staff/login?next="), seen
         return
     content_type = response.headers.get("content-type", "")
-    if api:
+    if surface == "api":
         assert content_type.startswith("application/problem+json"), seen
         assert response.json()["status"] == case.status, seen
+    elif surface == "fhir":
+        assert content_type.startswith("application/fhir+json"), seen
+        assert response.json()["resourceType"] == "OperationOutcome", seen
     else:
         assert content_type.startswith("text/html"), f"{seen}: {response.text[:300]}"
         assert MARKER.format(status=case.status) in response.text, seen
@@ -121,7 +132,7 @@ def _signed_in(operation: Operation, *, api: bool) -> list[str]:
 
 def cases(operation: Operation, intake_id: str) -> Iterator[Case]:
     """The error cases of one route: unknown ids, bad query values, refused roles, no sign-in."""
-    api = is_api(operation.path)
+    api = surface_of(operation.path) != "page"  # a program's surface
     caller = _signed_in(operation, api=api)[0]
     ordinary = {
         name: intake_id if kind == "uuid" else "screen.css"
@@ -156,7 +167,7 @@ async def _send(client: Client, caller: Caller, case: Case) -> httpx.Response:
     body: dict[str, object] = {}
     if case.method == "POST":
         form = {"_csrf_token": caller.csrf}
-        body = {"json": dict(case.body)} if is_api(case.url) else {"data": form}
+        body = {"json": dict(case.body)} if surface_of(case.url) != "page" else {"data": form}
     return await as_caller(client, caller, case.method, case.url, params=dict(case.query), **body)
 
 
@@ -167,7 +178,7 @@ async def test_every_route_answers_its_errors_in_its_surfaces_form(
     created = await client.post("/api/v1/intakes", json=intake_body())
     intake_id = str(UUID(created.json()["id"]))
     found = operations(app)
-    pages = {op.key for op in found if not is_api(op.path)}
+    pages = {op.key for op in found if surface_of(op.path) == "page"}
     assert {
         ("GET", "/"),
         ("GET", "/staff/queue"),
@@ -180,7 +191,7 @@ async def test_every_route_answers_its_errors_in_its_surfaces_form(
         for case in cases(operation, intake_id):
             response = await _send(client, who[case.caller], case)
             try:
-                check_error(response, case, api=is_api(operation.path))
+                check_error(response, case, surface=surface_of(operation.path))
             except AssertionError as failure:  # all of them at once: one reading of the list
                 failures.append(str(failure).splitlines()[0])
             exercised.add(operation.key)
@@ -192,20 +203,23 @@ async def test_every_route_answers_its_errors_in_its_surfaces_form(
 
 
 @pytest.mark.parametrize(
-    ("path", "api"),
+    ("path", "surface"),
     [
-        ("/staff/no-such-page", False),
-        ("/no-such-page", False),
-        ("/staff/intakes", False),
-        ("/api/v1/no-such-thing", True),
-        ("/api/v1/intakes/not-a-uuid/fhir", True),
+        ("/staff/no-such-page", "page"),
+        ("/no-such-page", "page"),
+        ("/staff/intakes", "page"),
+        ("/api/v1/no-such-thing", "api"),
+        ("/api/v1/intakes/not-a-uuid/fhir", "api"),
+        ("/fhir/Patient/123", "fhir"),
+        ("/fhir", "fhir"),
     ],
 )
 async def test_unknown_paths_answer_404_in_their_surfaces_form(
-    client: Client, path: str, api: bool
+    client: Client, path: str, surface: str
 ) -> None:
+    assert surface_of(path) == surface
     case = Case("GET", path, "anonymous", 404, "no such route")
-    check_error(await client.get(path, follow_redirects=False), case, api=api)
+    check_error(await client.get(path, follow_redirects=False), case, surface=surface)
 
 
 async def test_every_path_answers_405_in_its_surfaces_form(app: Litestar, client: Client) -> None:
@@ -213,7 +227,7 @@ async def test_every_path_answers_405_in_its_surfaces_form(app: Litestar, client
     for path, operation in paths.items():
         url = _url(operation, {name: UNKNOWN_UUID for name, _kind in operation.path_parameters})
         case = Case("PUT", url, "anonymous", 405, "method not answered")
-        check_error(await client.put(url, follow_redirects=False), case, api=is_api(path))
+        check_error(await client.put(url, follow_redirects=False), case, surface=surface_of(path))
 
 
 @get("/staff/broken-page", include_in_schema=False, opt=PUBLIC, sync_to_thread=False)
@@ -226,11 +240,17 @@ def _broken_api() -> str:
     raise RuntimeError("a bug, whose text must not reach anyone: Test Patient")
 
 
-@pytest.mark.parametrize(("path", "api"), [("/staff/broken-page", False), ("/api/v1/broken", True)])
-async def test_a_bug_answers_500_in_its_surfaces_form(app: Litestar, path: str, api: bool) -> None:
+@get("/fhir/Broken", include_in_schema=False, opt=PUBLIC, sync_to_thread=False)
+def _broken_fhir() -> str:
+    raise RuntimeError("a bug, whose text must not reach anyone: Test Patient")
+
+
+@pytest.mark.parametrize("path", ["/staff/broken-page", "/api/v1/broken", "/fhir/Broken"])
+async def test_a_bug_answers_500_in_its_surfaces_form(app: Litestar, path: str) -> None:
     app.register(_broken_page)
     app.register(_broken_api)
+    app.register(_broken_fhir)
     async with AsyncTestClient(app=app) as client:
         response = await client.get(path)
-    check_error(response, Case("GET", path, "anonymous", 500, "a bug"), api=api)
+    check_error(response, Case("GET", path, "anonymous", 500, "a bug"), surface=surface_of(path))
     assert "a bug" not in response.text

@@ -32,7 +32,15 @@ async def questionnaire(
 ) -> dict[str, Any]:
     """Every item with its linkId, enableWhen, required flag and options; the other language
     travels in FHIR translation extensions. Without `lang`, Accept-Language decides."""
-    canonical = questionnaire_canonical(clinic.questionnaire, settings.fhir_identifier_system)
+    return served_questionnaire(request, clinic, settings.fhir_identifier_system, lang)
+
+
+def served_questionnaire(
+    request: Request[Any, Any, Any], clinic: Clinic, identifier_system: str, lang: str | None
+) -> dict[str, Any]:
+    """The clinic's Questionnaire as FHIR R4 JSON in the language asked for (`lang`, else the
+    visit's or the browser's), with its canonical URL: here and at `/fhir/Questionnaire`."""
+    canonical = questionnaire_canonical(clinic.questionnaire, identifier_system)
     return to_fhir_questionnaire(
         clinic.questionnaire, language.choose(request, lang), canonical_url=canonical
     )

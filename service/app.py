@@ -45,7 +45,7 @@ from service.web.access import (
     guard,
 )
 from service.web.api.fhir import intake_fhir
-from service.web.api.fhir_rest import fhir_metadata, fhir_questionnaire, fhir_questionnaire_search
+from service.web.api.fhir_rest import FHIR_ROUTES
 from service.web.api.intakes import IntakeController
 from service.web.api.openapi import security_schemes, use_strict_body_schemas
 from service.web.api.questionnaire import questionnaire
@@ -71,6 +71,7 @@ from service.web.pages.staff_sessions import end_other_sessions, end_session, se
 from service.web.pages.staff_webhooks import webhooks_page
 from service.web.problems import (
     API_PATHS,
+    FHIR_PATH,
     day_out_of_range_handler,
     http_exception_handler,
     intake_not_found_handler,
@@ -84,7 +85,7 @@ from service.webhooks import DeliveryWorker, WorkerSettings
 
 STATIC_DIR = ROOT / "service" / "web" / "static"
 # Machine clients send no cookies and so need (and get) no CSRF token.
-CSRF_EXEMPT = list(API_PATHS)
+CSRF_EXEMPT = [*API_PATHS, f"^{FHIR_PATH}/"]
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -97,9 +98,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     StaffIntakeController,
     summary_pdf,
     intake_fhir,
-    fhir_metadata,
-    fhir_questionnaire,
-    fhir_questionnaire_search,
+    *FHIR_ROUTES,
     login_form,
     login,
     logout,

@@ -45,6 +45,17 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The words staff read for each status: on the queue's pages and in the FHIR code system.
+STATUS_LABELS = {
+    Status.NEW: "New",
+    Status.CALLED: "Called",
+    Status.ARRIVED: "Arrived",
+    Status.WITH_DOCTOR: "With doctor",
+    Status.DONE: "Done",
+    Status.NO_SHOW: "No show",
+    Status.CANCELLED: "Cancelled",
+}
+
 # The forward path new -> called -> arrived -> with_doctor -> done; a patient who has not yet
 # reached the doctor can still fail to come, or cancel. Finished intakes never move again.
 # The moves belong to the codes: the intake's status action enforces them and the queue's

@@ -21,31 +21,18 @@ from service.fhir._codes import (
     FLAG_CATEGORY,
     FLAG_DETAIL,
     FLAG_PRIORITY,
+    LEVEL_DISPLAY,
     TASK_PRIORITY,
     TASK_STATUS,
     Systems,
 )
-from service.fhir._response import response_items
+from service.fhir._response import answered_resource
 from service.intake import IntakeForStaff, RaisedFlag, answers_from_json, intake_for_staff
 from service.models import Intake
-from service.questionnaire import Language, Questionnaire, is_language
+from service.questionnaire import Language, is_language
 from service.triage import Priority
 
 JsonObject = dict[str, Any]
-
-# The patient-facing words of each level are the clinic's own; FHIR readers get these.
-LEVEL_DISPLAY = {
-    Priority.EMERGENCY: "Emergency: do not wait for an appointment",
-    Priority.URGENT: "Urgent: the clinic calls the patient today",
-    Priority.SOON: "Soon: appointment within 2 weeks",
-    Priority.ROUTINE: "Routine: normal booking",
-}
-
-
-def questionnaire_canonical(questionnaire: Questionnaire, identifier_system: str) -> str:
-    """The Questionnaire's canonical URL: the definition file's, else one under the clinic's
-    base URI. Responses point at it with `|version`."""
-    return questionnaire.url or Systems(identifier_system).questionnaire(questionnaire.name)
 
 
 def summary_pdf_path(intake_id: UUID) -> str:
@@ -145,20 +132,8 @@ class _Export:
         return Patient.model_validate(resource)
 
     def response(self, patient: _Entry) -> QuestionnaireResponse:
-        questionnaire = self.clinic.questionnaire
-        canonical = questionnaire_canonical(questionnaire, self.systems.base)
-        return QuestionnaireResponse.model_validate(
-            {
-                "identifier": self.intake_identifier(),
-                "language": self.language,
-                # The version the patient answered, which may be older than the one served now.
-                "questionnaire": f"{canonical}|{self.intake.questionnaire_version}",
-                "status": "completed",
-                "subject": patient.reference,
-                "authored": self.intake.submitted_at.isoformat(),
-                "item": response_items(questionnaire, self.answers, self.language),
-            }
-        )
+        answered = answered_resource(self.intake, self.clinic.questionnaire, self.systems)
+        return QuestionnaireResponse.model_validate({**answered, "subject": patient.reference})
 
     def level(self, level: Priority) -> JsonObject:
         coding = {"system": self.systems.priority, "code": level.value}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from service.codes import Status
+from service.questionnaire import answer_system, consent_version_extension
 from service.triage import Priority
 
 # Clinical brief, "Priority levels": the FHIR `Task.priority` of each level.
@@ -33,6 +34,14 @@ TASK_STATUS = MappingProxyType(
     }
 )
 
+# The patient-facing words of each level are the clinic's own; FHIR readers get these.
+LEVEL_DISPLAY = {
+    Priority.EMERGENCY: "Emergency: do not wait for an appointment",
+    Priority.URGENT: "Urgent: the clinic calls the patient today",
+    Priority.SOON: "Soon: appointment within 2 weeks",
+    Priority.ROUTINE: "Routine: normal booking",
+}
+
 BCP47 = "urn:ietf:bcp:47"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 FLAG_PRIORITY = "http://hl7.org/fhir/StructureDefinition/flag-priority"
@@ -50,7 +59,8 @@ class Systems:
         self.queue_status = f"{self.base}/queue-status"
         self.red_flag_rule = f"{self.base}/red-flag-rule"
         self.rule_set = f"{self.base}/rule-set"
+        self.consent_version = consent_version_extension(self.base)
 
-    def questionnaire(self, name: str) -> str:
-        """The canonical URL of a questionnaire whose definition file names none."""
-        return f"{self.base}/Questionnaire/{name}"
+    def answer(self, link_id: str) -> str:
+        """The code system of a choice item's answer options."""
+        return answer_system(self.base, link_id)

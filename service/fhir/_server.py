@@ -31,6 +31,44 @@ _ISSUE_TYPES = {
 }
 
 
+_BY_URL = {
+    "name": "url",
+    "type": "uri",
+    "documentation": "The canonical URL, with or without |version",
+}
+
+# What `/fhir` serves, and nothing more (each listed interaction has its route and its test).
+SERVED_RESOURCES: list[JsonObject] = [
+    {
+        "type": "Questionnaire",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [_BY_URL],
+    },
+    {
+        "type": "QuestionnaireResponse",
+        "documentation": "create: anyone, a completed response to the served Questionnaire, "
+        "rate-limited per address and idempotent by Idempotency-Key; it is triaged and stored "
+        "as an intake, whose id is the response's. read: doctors and admins, audited.",
+        "interaction": [{"code": "create"}, {"code": "read"}],
+        "updateCreate": False,
+        "conditionalCreate": False,
+    },
+    {
+        "type": "CodeSystem",
+        "documentation": "The clinic's own: answer options, red-flag rules, levels, queue "
+        "statuses and rule sets",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [_BY_URL],
+    },
+    {
+        "type": "StructureDefinition",
+        "documentation": "The clinic's one extension: the consent text's version",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [_BY_URL],
+    },
+]
+
+
 def capability_statement(software_version: str, base_url: str | None) -> JsonObject:
     """The server's CapabilityStatement: what `/fhir` serves, and nothing more."""
     statement: JsonObject = {
@@ -42,24 +80,7 @@ def capability_statement(software_version: str, base_url: str | None) -> JsonObj
         "implementation": {"description": "The clinic's pre-consultation intake form"},
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json"],
-        "rest": [
-            {
-                "mode": "server",
-                "resource": [
-                    {
-                        "type": "Questionnaire",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            {
-                                "name": "url",
-                                "type": "uri",
-                                "documentation": "The questionnaire's canonical URL",
-                            }
-                        ],
-                    }
-                ],
-            }
-        ],
+        "rest": [{"mode": "server", "resource": SERVED_RESOURCES}],
     }
     if base_url:
         statement["implementation"]["url"] = f"{base_url.rstrip('/')}/fhir"

@@ -25,7 +25,13 @@ from service.intake.new import NewIntake
 from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter, Sessions
 from service.models import Intake, new_reference
-from service.questionnaire import AnswerError, AnswerValue, Language, validate_answers
+from service.questionnaire import (
+    AnswerError,
+    AnswerValue,
+    Language,
+    WhenDisabled,
+    validate_answers,
+)
 from service.triage import PatientAdvice, Triage, evaluate, is_emergency_answer, patient_advice
 
 PATIENT = audit.Actor("patient")
@@ -88,6 +94,7 @@ class IntakeSubmissions:
         raw_answers: Mapping[str, object],
         now: datetime,
         idempotency_key: str | None = None,
+        when_disabled: WhenDisabled = "drop",
     ) -> SubmitOutcome:
         """Validate, triage and store (committed before this returns); see `submit_intake`."""
         return await submit_intake(
@@ -98,6 +105,7 @@ class IntakeSubmissions:
             now=now,
             idempotency_key=idempotency_key,
             writer=self.writer,
+            when_disabled=when_disabled,
         )
 
 
@@ -110,6 +118,7 @@ async def submit_intake(
     now: datetime,
     idempotency_key: str | None = None,
     writer: IntakeWriter,
+    when_disabled: WhenDisabled = "drop",
 ) -> SubmitOutcome:
     """Validate, triage and store. A session of `sessions` only looks up the idempotency key
     (and the intake a replay answers with), and only when there is one; `writer` commits the
@@ -121,7 +130,7 @@ async def submit_intake(
         if existing is not None:
             return _replay(existing, digest)
 
-    assessed = assess(clinic, language, raw_answers, clinic.today(now))
+    assessed = assess(clinic, language, raw_answers, clinic.today(now), when_disabled)
     if isinstance(assessed, Rejected):
         return assessed
     answers, triage, told = assessed.answers, assessed.triage, assessed.advice
@@ -174,7 +183,11 @@ class Assessed:
 
 
 def assess(
-    clinic: Clinic, language: Language, raw_answers: Mapping[str, object], today: date
+    clinic: Clinic,
+    language: Language,
+    raw_answers: Mapping[str, object],
+    today: date,
+    when_disabled: WhenDisabled = "drop",
 ) -> Assessed | Rejected:
     """Validate the answers, then triage them and choose the patient's advice (pure: no I/O)."""
     result = validate_answers(
@@ -183,6 +196,7 @@ def assess(
         today,
         language=language,
         keep_when_disabled=partial(is_emergency_answer, clinic.rule_set),
+        when_disabled=when_disabled,
     )
     if not result.ok:
         return Rejected(result.errors)

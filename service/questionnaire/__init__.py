@@ -1,7 +1,12 @@
 """The intake questionnaire: its reviewed definition, answer validation and FHIR rendering."""
 
 from service.questionnaire._answers import age_on
-from service.questionnaire._fhir import to_fhir_questionnaire
+from service.questionnaire._fhir import (
+    answer_system,
+    consent_version_extension,
+    questionnaire_url,
+    to_fhir_questionnaire,
+)
 from service.questionnaire._form import answers_from_form
 from service.questionnaire._loader import (
     DEFAULT_DEFINITION,
@@ -27,6 +32,7 @@ from service.questionnaire._validation import (
     AnswerError,
     KeepWhenDisabled,
     ValidationResult,
+    WhenDisabled,
     validate_answers,
 )
 from service.questionnaire._words import answer_in_words, question_in_words
@@ -50,14 +56,18 @@ __all__ = [
     "Section",
     "TextFormat",
     "ValidationResult",
+    "WhenDisabled",
     "age_on",
     "answer_in_words",
+    "answer_system",
     "answers_from_form",
+    "consent_version_extension",
     "error_messages",
     "is_language",
     "load_questionnaire",
     "parse_questionnaire",
     "question_in_words",
+    "questionnaire_url",
     "to_fhir_questionnaire",
     "validate_answers",
 ]

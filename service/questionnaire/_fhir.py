@@ -18,7 +18,6 @@ ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 MIN_LENGTH = "http://hl7.org/fhir/StructureDefinition/minLength"
-CONSENT_VERSION = "urn:clinic-intake:fhir:StructureDefinition:consent-version"
 
 _FHIR_TYPE = {
     ItemType.BOOLEAN: "boolean",
@@ -33,14 +32,34 @@ _FHIR_TYPE = {
 JsonObject = dict[str, Any]
 
 
+def answer_system(base: str, link_id: str) -> str:
+    """The code system of one choice item's answer options, under the clinic's FHIR base URI."""
+    return f"{base.rstrip('/')}/answer/{link_id}"
+
+
+def consent_version_extension(base: str) -> str:
+    """The canonical URL of the extension (and its StructureDefinition) that carries the version
+    of the consent text on the consent item's display child."""
+    return f"{base.rstrip('/')}/StructureDefinition/consent-version"
+
+
+def questionnaire_url(questionnaire: Questionnaire, base: str) -> str:
+    """The canonical URL: the definition file's, else one under the clinic's FHIR base URI."""
+    return questionnaire.url or f"{base.rstrip('/')}/Questionnaire/{questionnaire.name}"
+
+
 def to_fhir_questionnaire(
-    questionnaire: Questionnaire, language: Language, *, canonical_url: str | None = None
+    questionnaire: Questionnaire, language: Language, *, base: str
 ) -> JsonObject:
-    """The questionnaire as FHIR R4 JSON in `language`; `canonical_url` overrides the file's."""
+    """The questionnaire as FHIR R4 JSON in `language`. `base` is the clinic's FHIR base URI
+    (FHIR_IDENTIFIER_SYSTEM): the canonical URL when the file names none, and the systems of
+    the answer codes and of the consent-version extension hang under it."""
+    render = _Render(questionnaire, language, base)
     resource: JsonObject = {
         "resourceType": "Questionnaire",
         "id": questionnaire.name.replace("_", "-"),
         "language": language,
+        "url": questionnaire_url(questionnaire, base),
         "version": questionnaire.version,
         # FHIR wants a machine-friendly PascalCase name (cnl-0): clinic_intake -> ClinicIntake.
         "name": "".join(part.capitalize() for part in questionnaire.name.split("_")),
@@ -48,69 +67,99 @@ def to_fhir_questionnaire(
         "status": "active",
         "subjectType": ["Patient"],
     }
-    url = canonical_url or questionnaire.url
-    if url:
-        resource["url"] = url
     if questionnaire.description is not None:
         resource.update(_texts("description", questionnaire.description, language))
-    resource["item"] = [
-        _group(section, questionnaire, language) for section in questionnaire.sections
-    ]
+    resource["item"] = [render.group(section) for section in questionnaire.sections]
     return resource
 
 
-def _group(section: Section, questionnaire: Questionnaire, language: Language) -> JsonObject:
-    group: JsonObject = {
-        "linkId": section.link_id,
-        **_texts("text", section.title, language),
-        "type": "group",
-    }
-    group.update(_enable_when(section.enable_when, section.enable_behavior, questionnaire))
-    children = [_question(item, questionnaire, language) for item in section.items]
-    if section.hint is not None:
-        children.insert(0, _display(f"{section.link_id}-intro", section.hint, language))
-    group["item"] = children
-    return group
+class _Render:
+    def __init__(self, questionnaire: Questionnaire, language: Language, base: str) -> None:
+        self.questionnaire = questionnaire
+        self.language = language
+        self.base = base
 
+    def group(self, section: Section) -> JsonObject:
+        language = self.language
+        group: JsonObject = {
+            "linkId": section.link_id,
+            **_texts("text", section.title, language),
+            "type": "group",
+        }
+        group.update(self.enable_when(section.enable_when, section.enable_behavior))
+        children = [self.question(item) for item in section.items]
+        if section.hint is not None:
+            children.insert(0, _display(f"{section.link_id}-intro", section.hint, language))
+        group["item"] = children
+        return group
 
-def _question(item: Item, questionnaire: Questionnaire, language: Language) -> JsonObject:
-    question: JsonObject = {
-        "linkId": item.link_id,
-        **_texts("text", item.text, language),
-        "type": _FHIR_TYPE[item.type],
-        "required": item.required,
-    }
-    extensions = _limit_extensions(item)
-    if extensions:
-        question["extension"] = extensions
-    if item.type is ItemType.MULTI_CHOICE:
-        question["repeats"] = True
-    if item.limits.max_length is not None:
-        question["maxLength"] = item.limits.max_length
-    question.update(_enable_when(item.enable_when, item.enable_behavior, questionnaire))
-    if item.options:
-        # The form's language preselected: R4 says so on the option (que-11 forbids `initial`
-        # beside answerOption).
-        preselected = language if item.default_from_form_language else None
-        question["answerOption"] = [
-            {
-                "valueCoding": {"code": option.code, **_texts("display", option.text, language)},
-                **({"initialSelected": True} if option.code == preselected else {}),
-            }
-            for option in item.options
-        ]
-    children: list[JsonObject] = []
-    if item.hint is not None:
-        hint = _display(f"{item.link_id}-hint", item.hint, language)
-        hint["extension"] = [_item_control("flyover")]
-        children.append(hint)
-    if item.consent is not None:
-        terms = _display(f"{item.link_id}-consent-text", item.consent.text, language)
-        terms["extension"] = [{"url": CONSENT_VERSION, "valueString": item.consent.version}]
-        children.append(terms)
-    if children:
-        question["item"] = children
-    return question
+    def question(self, item: Item) -> JsonObject:
+        language = self.language
+        question: JsonObject = {
+            "linkId": item.link_id,
+            **_texts("text", item.text, language),
+            "type": _FHIR_TYPE[item.type],
+            "required": item.required,
+        }
+        extensions = _limit_extensions(item)
+        if extensions:
+            question["extension"] = extensions
+        if item.type is ItemType.MULTI_CHOICE:
+            question["repeats"] = True
+        if item.limits.max_length is not None:
+            question["maxLength"] = item.limits.max_length
+        question.update(self.enable_when(item.enable_when, item.enable_behavior))
+        if item.options:
+            # The form's language preselected: R4 says so on the option (que-11 forbids
+            # `initial` beside answerOption).
+            preselected = language if item.default_from_form_language else None
+            system = answer_system(self.base, item.link_id)
+            question["answerOption"] = [
+                {
+                    "valueCoding": {
+                        "system": system,
+                        "code": option.code,
+                        **_texts("display", option.text, language),
+                    },
+                    **({"initialSelected": True} if option.code == preselected else {}),
+                }
+                for option in item.options
+            ]
+        children: list[JsonObject] = []
+        if item.hint is not None:
+            hint = _display(f"{item.link_id}-hint", item.hint, language)
+            hint["extension"] = [_item_control("flyover")]
+            children.append(hint)
+        if item.consent is not None:
+            terms = _display(f"{item.link_id}-consent-text", item.consent.text, language)
+            version = {"url": consent_version_extension(self.base)}
+            terms["extension"] = [{**version, "valueString": item.consent.version}]
+            children.append(terms)
+        if children:
+            question["item"] = children
+        return question
+
+    def enable_when(self, conditions: tuple[EnableWhen, ...], behavior: str) -> JsonObject:
+        if not conditions:
+            return {}
+        rendered = [self.condition(condition) for condition in conditions]
+        # FHIR que-12: enableBehavior is required when there is more than one enableWhen.
+        more = {"enableBehavior": behavior} if len(rendered) > 1 else {}
+        return {"enableWhen": rendered, **more}
+
+    def condition(self, condition: EnableWhen) -> JsonObject:
+        question_type = self.questionnaire.items[condition.question].type
+        rendered: JsonObject = {"question": condition.question, "operator": condition.operator}
+        if condition.operator == "exists" or question_type is ItemType.BOOLEAN:
+            rendered["answerBoolean"] = condition.answer
+        elif question_type in (ItemType.CHOICE, ItemType.MULTI_CHOICE):
+            system = answer_system(self.base, condition.question)
+            rendered["answerCoding"] = {"system": system, "code": condition.answer}
+        elif question_type is ItemType.INTEGER:
+            rendered["answerInteger"] = condition.answer
+        else:
+            rendered["answerString"] = condition.answer
+        return rendered
 
 
 def _limit_extensions(item: Item) -> list[JsonObject]:
@@ -123,30 +172,6 @@ def _limit_extensions(item: Item) -> list[JsonObject]:
     if limits.min_length is not None:
         extensions.append({"url": MIN_LENGTH, "valueInteger": limits.min_length})
     return extensions
-
-
-def _enable_when(
-    conditions: tuple[EnableWhen, ...], behavior: str, questionnaire: Questionnaire
-) -> JsonObject:
-    if not conditions:
-        return {}
-    rendered = [_condition(condition, questionnaire) for condition in conditions]
-    # FHIR que-12: enableBehavior is required when there is more than one enableWhen.
-    return {"enableWhen": rendered, **({"enableBehavior": behavior} if len(rendered) > 1 else {})}
-
-
-def _condition(condition: EnableWhen, questionnaire: Questionnaire) -> JsonObject:
-    question_type = questionnaire.items[condition.question].type
-    rendered: JsonObject = {"question": condition.question, "operator": condition.operator}
-    if condition.operator == "exists" or question_type is ItemType.BOOLEAN:
-        rendered["answerBoolean"] = condition.answer
-    elif question_type in (ItemType.CHOICE, ItemType.MULTI_CHOICE):
-        rendered["answerCoding"] = {"code": condition.answer}
-    elif question_type is ItemType.INTEGER:
-        rendered["answerInteger"] = condition.answer
-    else:
-        rendered["answerString"] = condition.answer
-    return rendered
 
 
 def _display(link_id: str, text: LocalizedText, language: Language) -> JsonObject:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
-from service.questionnaire._text import LocalizedText
+from service.questionnaire._text import Language, LocalizedText, is_language
 
 AnswerValue = bool | int | str | date | tuple[str, ...]
 """A cleaned answer: a multi-choice answer is a tuple of option codes in the form's order."""
@@ -142,6 +142,15 @@ class Questionnaire:
     def section(self, link_id: str) -> Section:
         """The section called `link_id`."""
         return next(section for section in self.sections if section.link_id == link_id)
+
+    def form_language(self, answers: Mapping[str, object]) -> Language | None:
+        """The form's language as the answers tell it: the answer to the item whose default is
+        the form's language (the patient's preferred language), when it is one of the form's."""
+        for item in self.items.values():
+            if item.default_from_form_language:
+                answer = answers.get(item.link_id)
+                return answer if is_language(answer) else None
+        return None
 
     @property
     def consent_item(self) -> Item | None:

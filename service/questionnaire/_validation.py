@@ -1,8 +1,8 @@
 """Checks a whole submission against the questionnaire and returns clean answers or every error.
 
 Pure: the caller passes the clinic-local date. Answers to items that are not enabled are
-dropped, except those the caller's safety check says could fire an emergency rule (the brief's
-safety exception); the triage rule set provides that check.
+dropped (or, when the caller asks, refused), except those the caller's safety check says could
+fire an emergency rule (the brief's safety exception); the triage rule set provides that check.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from service.questionnaire._text import Language, LocalizedText
 
 KeepWhenDisabled = Callable[[str, AnswerValue], bool]
 """Whether an answer to a disabled item must be kept anyway, because it alone is an emergency."""
+
+WhenDisabled = Literal["drop", "refuse"]
+"""What becomes of an answer to an item that is not enabled (and not kept for safety): dropped,
+as the brief says of the form, whose browser may keep a hidden answer; or refused (an error),
+for a client such as a FHIR form filler that must never send one."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,11 @@ def validate_answers(
     language: Language = "en",
     default_region: str = "IN",
     keep_when_disabled: KeepWhenDisabled | None = None,
+    when_disabled: WhenDisabled = "drop",
 ) -> ValidationResult:
     """Validate every answer at once; `language` is the form's, the default for a blank choice."""
     check = _Check(
+        when_disabled=when_disabled,
         questionnaire=questionnaire,
         raw=raw,
         today=today,
@@ -91,8 +98,10 @@ class _Check:
         language: Language,
         default_region: str,
         keep_when_disabled: KeepWhenDisabled | None,
+        when_disabled: WhenDisabled,
     ) -> None:
         self.questionnaire = questionnaire
+        self.when_disabled = when_disabled
         self.raw = raw
         self.today = today
         self.language = language
@@ -135,7 +144,7 @@ class _Check:
         except InvalidAnswerError as invalid:
             # A disabled item's answer is dropped unread: only shown questions can be wrong.
             if enabled == "no":
-                self.dropped.append(item.link_id)
+                self.disabled(item)
             else:
                 self.error(item.link_id, invalid.code, **invalid.params)
             return
@@ -146,12 +155,18 @@ class _Check:
                 self.kept.append(item.link_id)
                 self.answers[item.link_id] = answer
             else:
-                self.dropped.append(item.link_id)
+                self.disabled(item)
             return
         if item.must_agree and answer is not True:
             self.error(item.link_id, "consent_required")
             return
         self.answers[item.link_id] = answer
+
+    def disabled(self, item: Item) -> None:
+        if self.when_disabled == "refuse":
+            self.error(item.link_id, "not_enabled")
+        else:
+            self.dropped.append(item.link_id)
 
     def blank(self, item: Item) -> None:
         if item.default_from_form_language:

@@ -18,6 +18,12 @@ from service.web.access import allowed_roles
 from tests.staff.support import Client
 
 PROBLEM = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
+# Each surface's errors: problem details on the API, OperationOutcomes on /fhir.
+ERROR_BODIES = {
+    "api": (PROBLEM, "#/components/schemas/Problem"),
+    "fhir": (FHIR_JSON, "#/components/schemas/OperationOutcome"),
+}
 Schema = dict[str, Any]
 
 
@@ -30,10 +36,13 @@ async def openapi(client: Client) -> Schema:
 
 
 def api_routes(app: Litestar) -> list[tuple[str, str, frozenset[str] | str]]:
-    """(method, OpenAPI path, "public" or the roles) for every route under /api/ and /health."""
+    """(method, OpenAPI path, "public" or the roles) for every route under /api/, /health and
+    /fhir/."""
     found = []
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or not route.path.startswith(("/api/", "/health")):
+        if not isinstance(route, HTTPRoute) or not route.path.startswith(
+            ("/api/", "/health", "/fhir/")
+        ):
             continue
         path = re.sub(r"\{([^}:]+):[^}]+\}", r"{\1}", route.path)
         for handler in route.route_handlers:
@@ -57,6 +66,12 @@ def test_every_api_route_is_documented_with_credentials_and_errors(
 ) -> None:
     routes = api_routes(app)
     assert len(routes) >= 9
+    assert {path for _, path, _ in routes} >= {
+        "/fhir/QuestionnaireResponse",
+        "/fhir/QuestionnaireResponse/{intake_id}",
+        "/fhir/CodeSystem/{code_system_id}",
+        "/fhir/StructureDefinition",
+    }
     wrong = [
         f"{method.upper()} {path}: {fault}"
         for method, path, roles in routes
@@ -81,14 +96,13 @@ def faults(path: str, operation: Schema | None, roles: frozenset[str] | str) -> 
     parameters = [p for p in operation.get("parameters", []) if p["in"] != "path"]
     if (parameters or operation.get("requestBody")) and "422" not in errors:
         found.append("takes input but documents no 422")
+    media_type, schema = ERROR_BODIES["fhir" if path.startswith("/fhir/") else "api"]
     for status in errors:
         content = responses[status].get("content", {})
         if path == "/health":
             continue  # its 503 is the health document itself
-        if list(content) != [PROBLEM] or content[PROBLEM]["schema"] != {
-            "$ref": "#/components/schemas/Problem"
-        }:
-            found.append(f"{status} is not problem details: {list(content)}")
+        if list(content) != [media_type] or content[media_type]["schema"] != {"$ref": schema}:
+            found.append(f"{status} is not {media_type}: {list(content)}")
     for status in {"429", "503"} & errors:
         if not responses[status].get("headers", {}).get("Retry-After", {}).get("required"):
             found.append(f"{status} without Retry-After")
@@ -165,6 +179,17 @@ def test_pages_static_files_and_the_schema_itself_are_left_out(openapi: Schema) 
         path for path in openapi["paths"] if not path.startswith(("/api/", "/health", "/fhir/"))
     ]
     assert not outside
+
+
+async def test_the_documented_fhir_submission_is_accepted(client: Client, openapi: Schema) -> None:
+    create = openapi["paths"]["/fhir/QuestionnaireResponse"]["post"]
+    assert list(create["requestBody"]["content"]) == [FHIR_JSON]
+    [example] = create["requestBody"]["content"][FHIR_JSON]["schema"]["examples"]
+    response = await client.post(
+        "/fhir/QuestionnaireResponse", json=example, headers={"content-type": FHIR_JSON}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == f"/fhir/QuestionnaireResponse/{response.json()['id']}"
 
 
 async def test_the_documented_submission_is_accepted(client: Client, openapi: Schema) -> None:

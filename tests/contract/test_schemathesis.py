@@ -57,7 +57,13 @@ CONFIG = {
             # a 422 with one error per linkId, and a repeated Idempotency-Key a 409.
             "include-operation-id": "submitIntake",
             "checks": {"positive_data_acceptance": {"expected-statuses": [201, 409, 422]}},
-        }
+        },
+        {
+            # The same for a QuestionnaireResponse, whose schema is FHIR's open resource: a
+            # schema-valid object is mostly not a completed response to the served form.
+            "include-operation-id": "createFhirQuestionnaireResponse",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [201, 409, 422]}},
+        },
     ],
 }
 # The role whose token calls a staff operation: the doctor where allowed (most routes).

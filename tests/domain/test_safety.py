@@ -92,3 +92,24 @@ def test_safety_check_fits_validate_answers() -> None:
     result = validate_answers(load_questionnaire(), raw, TODAY, keep_when_disabled=check)
     assert result.kept_for_safety == ("self_harm_thoughts",)
     assert result.dropped == ("antidepressant",)
+
+
+def test_a_client_that_must_not_answer_hidden_questions_is_refused_but_for_emergencies() -> None:
+    """`when_disabled="refuse"` (the FHIR way in): a hidden answer is an error naming its item,
+    except one that alone is an emergency, which is kept as the brief says."""
+    keep = partial(is_emergency_answer, load_rule_set())
+    hidden = patient(trying_to_conceive=False, trying_months=30)
+    refused = validate_answers(
+        load_questionnaire(), hidden, TODAY, keep_when_disabled=keep, when_disabled="refuse"
+    )
+    assert [(error.field, error.code) for error in refused.errors] == [
+        ("trying_months", "not_enabled")
+    ]
+    assert refused.dropped == ()
+    emergency = patient(takes_medicines=True, antidepressant=False,
+                        symptoms_after_new_medicine=False, self_harm_thoughts=True)  # fmt: skip
+    kept = validate_answers(
+        load_questionnaire(), emergency, TODAY, keep_when_disabled=keep, when_disabled="refuse"
+    )
+    assert kept.ok
+    assert kept.kept_for_safety == ("self_harm_thoughts",)

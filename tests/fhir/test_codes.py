@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from service.fhir import TASK_PRIORITY, TASK_STATUS, Systems, questionnaire_canonical
-from service.questionnaire import load_questionnaire
+from service.fhir import TASK_PRIORITY, TASK_STATUS, Systems
+from service.questionnaire import load_questionnaire, questionnaire_url
 from service.queue import Status
 from service.triage import Priority
 
@@ -44,17 +44,20 @@ def test_each_queue_status_maps_to_a_task_status_fhir_allows() -> None:
 def test_systems_hang_under_the_configured_base() -> None:
     systems = Systems("urn:example:clinic/")
     assert systems.intake == "urn:example:clinic/intake"
-    assert (
-        systems.questionnaire("clinic_intake") == "urn:example:clinic/Questionnaire/clinic_intake"
+    assert systems.answer("main_concern") == "urn:example:clinic/answer/main_concern"
+    assert systems.consent_version == "urn:example:clinic/StructureDefinition/consent-version"
+    unnamed = replace(load_questionnaire(), url=None, name="clinic_intake")
+    assert questionnaire_url(unnamed, "urn:example:clinic/") == (
+        "urn:example:clinic/Questionnaire/clinic_intake"
     )
 
 
 def test_the_questionnaire_canonical_is_the_definitions_own_when_it_names_one() -> None:
     questionnaire = load_questionnaire()
-    assert questionnaire_canonical(questionnaire, "https://clinic.example/fhir") == (
+    assert questionnaire_url(questionnaire, "https://clinic.example/fhir") == (
         questionnaire.url or "https://clinic.example/fhir/Questionnaire/clinic_intake"
     )
     published = replace(questionnaire, url="https://forms.example.org/Questionnaire/intake")
-    assert questionnaire_canonical(published, "https://clinic.example/fhir") == (
+    assert questionnaire_url(published, "https://clinic.example/fhir") == (
         "https://forms.example.org/Questionnaire/intake"
     )

@@ -32,11 +32,22 @@ async def test_metadata_lists_exactly_what_is_served(client: Client) -> None:
         resource["type"]: sorted(i["code"] for i in resource["interaction"])
         for resource in rest["resource"]
     }
-    assert served == {"Questionnaire": ["read", "search-type"]}
-    # Each listed interaction answers; and the statement is valid R4 to an independent validator.
-    questionnaire = await client.get("/api/v1/questionnaire")
-    assert (await client.get(f"/fhir/Questionnaire/{questionnaire.json()['id']}")).is_success
-    assert (await client.get("/fhir/Questionnaire")).is_success
+    assert served == {
+        "Questionnaire": ["read", "search-type"],
+        "QuestionnaireResponse": ["create", "read"],
+        "CodeSystem": ["read", "search-type"],
+        "StructureDefinition": ["read", "search-type"],
+    }
+    # Each listed read and search answers (create and read of responses: test_fhir_submit.py);
+    # and the statement is valid R4 to an independent validator.
+    for kind in ("Questionnaire", "CodeSystem", "StructureDefinition"):
+        found = await fhir(client, f"/fhir/{kind}")
+        for entry in found["entry"]:
+            resource = entry["resource"]
+            assert resource["resourceType"] == kind
+            assert await fhir(client, f"/fhir/{kind}/{resource['id']}") == resource
+            by_url = await fhir(client, f"/fhir/{kind}?url={resource['url']}")
+            assert [e["resource"] for e in by_url["entry"]] == [resource]
     [issues] = validate([statement])
     assert errors(statement, issues) == []
 
@@ -76,6 +87,10 @@ async def test_errors_on_the_fhir_surface_are_operation_outcomes(client: Client)
     OperationOutcome with its status, never problem details or an HTML page."""
     cases = [
         ("GET", "/fhir/Questionnaire/no-such-form", 404, "not-found"),
+        ("GET", "/fhir/CodeSystem/no-such-system", 404, "not-found"),
+        ("GET", "/fhir/StructureDefinition/no-such-extension", 404, "not-found"),
+        ("GET", "/fhir/QuestionnaireResponse/not-a-uuid", 404, "not-found"),
+        ("PUT", "/fhir/QuestionnaireResponse", 405, "not-supported"),
         ("GET", "/fhir/Patient/123", 404, "not-found"),
         ("GET", "/fhir/Questionnaire?lang=fr", 422, "invalid"),
         ("DELETE", "/fhir/metadata", 405, "not-supported"),

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from service.settings import DEFAULT_FHIR_IDENTIFIER_SYSTEM
 from tests.fhir.test_fhir_export import (
     MALAYALAM_NAME,
     MALAYALAM_WORDS,
@@ -125,7 +126,11 @@ async def test_the_questionnaire_and_the_bundles_of_varied_intakes_are_valid(
         await export(client, doctor, intake_id)
         for intake_id in (plain, several_flags, malayalam, medicines, overridden, moved)
     ]
-    resources = [*questionnaires, *bundles]
+    code_systems = await searched(client, "/fhir/CodeSystem")
+    definitions = await searched(client, "/fhir/StructureDefinition")
+    assert len(code_systems) >= 5
+    assert len(definitions) == 1
+    resources = [*questionnaires, *bundles, *code_systems, *definitions]
     found = [
         error
         for resource, issues in zip(resources, validate(resources), strict=True)
@@ -142,3 +147,44 @@ async def test_the_questionnaire_and_the_bundles_of_varied_intakes_are_valid(
         "Task",
         "DocumentReference",
     }
+    # A system on every Coding; each of the clinic's own resolves to a served CodeSystem that
+    # holds the code, and each of its extensions to the served StructureDefinition.
+    served_codes = {cs["url"]: {c["code"] for c in cs["concept"]} for cs in code_systems}
+    base = DEFAULT_FHIR_IDENTIFIER_SYSTEM
+    seen_systems = set()
+    for resource in [*questionnaires, *bundles]:
+        for coding in codings(resource):
+            assert coding.get("system"), (resource["resourceType"], coding)
+            if coding["system"].startswith(f"{base}/"):
+                assert coding["code"] in served_codes[coding["system"]], coding
+                seen_systems.add(coding["system"])
+        for url in extension_urls(resource):
+            if url.startswith(f"{base}/"):
+                assert url in {definition["url"] for definition in definitions}
+    assert seen_systems == set(served_codes)  # and every CodeSystem served is used
+
+
+async def searched(client: Client, path: str) -> list[dict[str, Any]]:
+    found = await client.get(path)
+    assert found.status_code == 200, found.text
+    return [entry["resource"] for entry in found.json()["entry"]]
+
+
+def codings(value: object, key: str = "") -> list[dict[str, Any]]:
+    """Every FHIR Coding in a JSON resource: the `valueCoding`s, `answerCoding`s and the members
+    of every `coding` list."""
+    if isinstance(value, dict):
+        here = [value] if key in {"valueCoding", "answerCoding", "coding"} else []
+        return here + [c for k, v in value.items() for c in codings(v, k)]
+    if isinstance(value, list):
+        return [c for v in value for c in codings(v, key)]
+    return []
+
+
+def extension_urls(value: object) -> list[str]:
+    if isinstance(value, dict):
+        own = [e["url"] for e in value.get("extension", []) if isinstance(e, dict)]
+        return own + [u for v in value.values() for u in extension_urls(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in extension_urls(v)]
+    return []

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from service.staff import Role
 from service.web.access import allowed_roles
+from service.web.problems import is_api, is_fhir
 from tests.patients import intake_body
 from tests.staff.support import Client, as_caller, callers
 
@@ -78,9 +79,12 @@ async def test_each_route_answers_each_caller_as_declared(
                 assert response.status_code not in refused, outcome
                 assert response.status_code < 500, outcome
             elif role is None:
-                if url.startswith("/api/"):
+                if is_api(url):
                     assert response.status_code == 401, outcome
                     assert response.headers["content-type"].startswith("application/problem+json")
+                elif is_fhir(url):
+                    assert response.status_code == 401, outcome
+                    assert response.headers["content-type"].startswith("application/fhir+json")
                 else:
                     assert response.status_code == 303, outcome
                     assert response.headers["location"].startswith("/staff/login?next="), outcome

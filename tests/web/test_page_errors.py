@@ -62,6 +62,9 @@ NOTHING_TO_VARY = {
     ("GET", "/api/v1/questionnaire"): "public; its one query parameter, lang, is lenient",
     ("GET", "/fhir/metadata"): "public, no parameters",
     ("GET", "/fhir/Questionnaire"): "public; its query parameters, url and lang, are lenient",
+    ("GET", "/fhir/CodeSystem"): "public; its one query parameter, url, is lenient",
+    ("GET", "/fhir/StructureDefinition"): "public; its one query parameter, url, is lenient",
+    ("POST", "/fhir/QuestionnaireResponse"): "public; its body's errors are tests/fhir's",
     ("GET", "/staff/login"): "public; its one query parameter, next, is lenient",
 }
 # Bodies the API accepts, so that an unknown id is what it answers (a body is read first).

@@ -18,9 +18,18 @@ async def json_only(request: Request[Any, Any, Any]) -> None:
     Litestar answers malformed JSON with 400 itself, but not invalid UTF-8 or nesting deep
     enough to exhaust the decoder's recursion limit (a 500): those are refused here first.
     """
+    await _json_body(request, ("application/json",))
+
+
+async def fhir_json_only(request: Request[Any, Any, Any]) -> None:
+    """`json_only` for a FHIR resource: `application/fhir+json`, or plain `application/json`."""
+    await _json_body(request, ("application/fhir+json", "application/json"))
+
+
+async def _json_body(request: Request[Any, Any, Any], accepted: tuple[str, ...]) -> None:
     media_type, _ = request.content_type
-    if media_type != "application/json":
-        raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+    if media_type not in accepted:
+        raise problem(HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"Send the body as {accepted[0]}.")
     try:
         msgspec.json.decode(await request.body())
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):

@@ -1,27 +1,59 @@
-"""The FHIR REST surface at `/fhir` (R4 4.0.1, `application/fhir+json`): what it can do, and the
-served Questionnaire by id or by canonical URL. Errors are OperationOutcomes (service.web.problems).
+"""The FHIR REST surface at `/fhir` (R4 4.0.1, `application/fhir+json`): what it can do; the
+served Questionnaire by id or by canonical URL; a patient's answers in as a QuestionnaireResponse
+(the same submission as `POST /api/v1/intakes`) and out again for doctors; the clinic's
+CodeSystems and extension definition. Errors are OperationOutcomes (service.web.problems).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, get
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery
-from litestar.status_codes import HTTP_404_NOT_FOUND
+from litestar.openapi.spec import Example
+from litestar.params import BodyKwarg, FromPath, FromQuery
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_404_NOT_FOUND,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
 from service.clinic import Clinic
-from service.fhir import FHIR_JSON, capability_statement, search_set
-from service.web.access import ANONYMOUS, PUBLIC
-from service.web.api.openapi import DocumentedOperation
+from service.fhir import (
+    FHIR_JSON,
+    QuestionnaireResponseError,
+    capability_statement,
+    code_systems,
+    consent_version_definition,
+    example_response,
+    questionnaire_response,
+    read_questionnaire_response,
+    search_set,
+)
+from service.intake import IntakeService, IntakeSubmissions
+from service.questionnaire import to_fhir_questionnaire
+from service.staff import Role
+from service.web.access import ANONYMOUS, PUBLIC, audit_read, staff
+from service.web.api.bodies import fhir_json_only
+from service.web.api.intakes import (
+    EXAMPLE,
+    SUBMISSION_ERRORS,
+    SUBMISSION_MEANINGS,
+    IdempotencyKey,
+    location,
+    submit_answers,
+)
+from service.web.api.openapi import DocumentedOperation, staff_security
 from service.web.api.questionnaire import served_questionnaire
+from service.web.api.staff import IntakeId
 from service.web.dependencies import AppSettings
-from service.web.problems import problem
+from service.web.inputs import MAX_BODY
+from service.web.problems import FieldError, problem
 
 SOFTWARE_VERSION = importlib.metadata.version("clinic-intake")
 
@@ -46,26 +78,59 @@ class FhirResourceOutline(msgspec.Struct):
     resourceType: str  # noqa: N815 - FHIR's own field name
 
 
-def fhir_operation(*errors: int) -> dict[str, Any]:
+def fhir_operation(
+    *errors: int, described: Mapping[int, str] | None = None, opt: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Handler keywords for a public `/fhir` route: anyone may call; errors as OperationOutcome."""
     return {
-        "opt": {**PUBLIC, ANONYMOUS: True},
+        "opt": {**PUBLIC, ANONYMOUS: True, **(opt or {})},
         "media_type": FHIR_JSON,
         "tags": ["fhir"],
-        "responses": {
-            status: ResponseSpec(
-                data_container=OperationOutcome,
-                description=HTTPStatus(status).phrase,
-                media_type=FHIR_JSON,
-                generate_examples=False,
-            )
-            for status in errors
-        },
+        "responses": outcomes(*errors, described=described),
         "operation_class": DocumentedOperation,
     }
 
 
+def fhir_staff_operation(roles: Iterable[Role], *errors: int) -> dict[str, Any]:
+    """Handler keywords for a staff `/fhir` route: as `staff_operation`, errors as outcomes."""
+    allowed = tuple(roles)
+    return {
+        "opt": staff(*allowed),
+        "security": staff_security(*allowed),
+        "media_type": FHIR_JSON,
+        "tags": ["fhir"],
+        "responses": outcomes(401, 403, *errors, 503),
+        "operation_class": DocumentedOperation,
+    }
+
+
+def outcomes(*errors: int, described: Mapping[int, str] | None = None) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=OperationOutcome,
+            description=(described or {}).get(status, HTTPStatus(status).phrase),
+            media_type=FHIR_JSON,
+            generate_examples=False,
+        )
+        for status in errors
+    }
+
+
 Lang = FromQuery[Literal["en", "ml"] | None]
+
+# The JSON API's example patient, as an SDC form filler would send the same answers.
+EXAMPLE_RESPONSE = example_response(EXAMPLE)
+SubmittedResponse = Annotated[
+    dict[str, Any],
+    BodyKwarg(
+        media_type=FHIR_JSON,
+        description="A FHIR R4 QuestionnaireResponse, status `completed`, whose `questionnaire` "
+        "is the served Questionnaire's `url|version` and whose items nest in its groups",
+        examples=[
+            Example(summary="A routine patient, in English", value=example_response(EXAMPLE))
+        ],
+    ),
+]
 
 
 @get(
@@ -82,7 +147,7 @@ async def fhir_metadata(settings: AppSettings) -> dict[str, Any]:
     "/fhir/Questionnaire/{questionnaire_id:str}",
     operation_id="readFhirQuestionnaire",
     summary="The served Questionnaire, by id",
-    **fhir_operation(404, 422),
+    **fhir_operation(400, 404, 422),
 )
 async def fhir_questionnaire(
     request: Request[Any, Any, Any],
@@ -103,7 +168,7 @@ async def fhir_questionnaire(
     "/fhir/Questionnaire",
     operation_id="searchFhirQuestionnaire",
     summary="Search the served Questionnaire by its canonical URL",
-    **fhir_operation(422),
+    **fhir_operation(400, 422),
 )
 async def fhir_questionnaire_search(
     request: Request[Any, Any, Any],
@@ -115,6 +180,166 @@ async def fhir_questionnaire_search(
     """A `searchset` Bundle: the served Questionnaire when `url` is its canonical URL (with or
     without `|version`) or absent; empty otherwise."""
     served = served_questionnaire(request, clinic, settings.fhir_identifier_system, lang)
-    wanted, _, version = (url or "").partition("|")
-    matches = url is None or (wanted == served["url"] and version in {"", served["version"]})
-    return search_set([served] if matches else [])
+    return search_set(by_canonical([served], url))
+
+
+@get(
+    "/fhir/CodeSystem/{code_system_id:str}",
+    operation_id="readFhirCodeSystem",
+    summary="One of the clinic's CodeSystems (answer options, red-flag rules, levels, statuses)",
+    **fhir_operation(400, 404),
+)
+async def fhir_code_system(
+    code_system_id: FromPath[str], clinic: NamedDependency[Clinic], settings: AppSettings
+) -> dict[str, Any]:
+    """Every system under the clinic's base URI that a Coding of ours names resolves here."""
+    return by_id(code_systems(clinic, settings.fhir_identifier_system), code_system_id)
+
+
+@get(
+    "/fhir/CodeSystem",
+    operation_id="searchFhirCodeSystem",
+    summary="Search the clinic's CodeSystems by canonical URL",
+    **fhir_operation(400, 422),
+)
+async def fhir_code_system_search(
+    clinic: NamedDependency[Clinic], settings: AppSettings, url: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    """A `searchset` Bundle: the CodeSystem whose URL is `url`, or all of them without it."""
+    return search_set(by_canonical(code_systems(clinic, settings.fhir_identifier_system), url))
+
+
+@get(
+    "/fhir/StructureDefinition/{definition_id:str}",
+    operation_id="readFhirStructureDefinition",
+    summary="The definition of the clinic's extension (the consent text's version)",
+    **fhir_operation(400, 404),
+)
+async def fhir_structure_definition(
+    definition_id: FromPath[str], settings: AppSettings
+) -> dict[str, Any]:
+    return by_id([consent_version_definition(settings.fhir_identifier_system)], definition_id)
+
+
+@get(
+    "/fhir/StructureDefinition",
+    operation_id="searchFhirStructureDefinition",
+    summary="Search the clinic's StructureDefinitions by canonical URL",
+    **fhir_operation(400, 422),
+)
+async def fhir_structure_definition_search(
+    settings: AppSettings, url: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    definitions = [consent_version_definition(settings.fhir_identifier_system)]
+    return search_set(by_canonical(definitions, url))
+
+
+@post(
+    "/fhir/QuestionnaireResponse",
+    operation_id="createFhirQuestionnaireResponse",
+    summary="Submit a patient's answers as a completed QuestionnaireResponse",
+    status_code=HTTP_201_CREATED,
+    before_request=fhir_json_only,
+    request_max_body_size=MAX_BODY,
+    response_headers=[location("Where doctors read it: /fhir/QuestionnaireResponse/{intake id}")],
+    **fhir_operation(
+        *SUBMISSION_ERRORS,
+        described={
+            **SUBMISSION_MEANINGS,
+            422: "Not a completed response to the served questionnaire, or answers that need "
+            "attention: one issue each, with the linkId in expression",
+        },
+        opt={"rate_limit": "intake"},
+    ),
+)
+async def fhir_questionnaire_response_create(
+    data: SubmittedResponse,
+    clinic: NamedDependency[Clinic],
+    submissions: NamedDependency[IntakeSubmissions],
+    settings: AppSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[dict[str, Any]]:
+    """Checked against the served Questionnaire item by item, then validated, triaged and
+    stored exactly as `POST /api/v1/intakes` stores the same answers; an answer to an item that
+    is not enabled is refused (but one that alone is an emergency, which counts). Answers 201
+    with the response as stored; the same `Idempotency-Key` with the same answers returns it
+    again and stores nothing."""
+    base = settings.fhir_identifier_system
+    served = to_fhir_questionnaire(clinic.questionnaire, "en", base=base)
+    try:
+        read = read_questionnaire_response(data, served)
+    except QuestionnaireResponseError as refused:
+        raise problem(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            "The QuestionnaireResponse cannot be taken.",
+            errors=[FieldError(p.expression, p.message) for p in refused.problems],
+        ) from None
+    # A response that names no language (LHC-Forms names none) was filled in the language the
+    # patient chose for the form, else in English.
+    language = read.language or clinic.questionnaire.form_language(read.answers) or "en"
+    accepted = await submit_answers(
+        submissions, language, read.answers, idempotency_key, when_disabled="refuse"
+    )
+    stored = questionnaire_response(accepted.intake, clinic.questionnaire, identifier_system=base)
+    return Response(
+        stored,
+        status_code=HTTP_201_CREATED,
+        headers={"Location": f"/fhir/QuestionnaireResponse/{accepted.intake.id}"},
+        media_type=FHIR_JSON,
+    )
+
+
+@get(
+    "/fhir/QuestionnaireResponse/{intake_id:uuid}",
+    operation_id="readFhirQuestionnaireResponse",
+    summary="A patient's answers as a QuestionnaireResponse (its id is the intake id)",
+    **fhir_staff_operation([Role.DOCTOR, Role.ADMIN], 400, 404),
+)
+async def fhir_questionnaire_response(
+    request: Request[Any, Any, Any],
+    intake_id: IntakeId,
+    intakes: NamedDependency[IntakeService],
+    settings: AppSettings,
+) -> dict[str, Any]:
+    """The answers as the patient gave them, whichever way they came in. Each read is audited
+    as `intake.questionnaire_response_viewed`."""
+    intake = await intakes.load(intake_id)
+    await audit_read(intakes.session, request, "intake.questionnaire_response_viewed", intake.id)
+    return questionnaire_response(
+        intake, intakes.clinic.questionnaire, identifier_system=settings.fhir_identifier_system
+    )
+
+
+def by_id(resources: list[dict[str, Any]], resource_id: str) -> dict[str, Any]:
+    """The resource with that id, else 404."""
+    for resource in resources:
+        if resource["id"] == resource_id:
+            return resource
+    kind = resources[0]["resourceType"] if resources else "resource"
+    raise problem(HTTP_404_NOT_FOUND, f"No {kind} with id {resource_id!r}.")
+
+
+def by_canonical(resources: list[dict[str, Any]], url: str | None) -> list[dict[str, Any]]:
+    """Those whose canonical URL is `url` (with or without `|version`); all without `url`."""
+    if url is None:
+        return resources
+    wanted, _, version = url.partition("|")
+    return [
+        resource
+        for resource in resources
+        if resource["url"] == wanted and version in {"", resource.get("version", "")}
+    ]
+
+
+FHIR_ROUTES = [
+    fhir_metadata,
+    fhir_questionnaire,
+    fhir_questionnaire_search,
+    fhir_questionnaire_response_create,
+    fhir_questionnaire_response,
+    fhir_code_system,
+    fhir_code_system_search,
+    fhir_structure_definition,
+    fhir_structure_definition_search,
+]
+"""Every route of the `/fhir` surface; the CapabilityStatement lists exactly these."""

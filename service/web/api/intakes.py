@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +31,7 @@ from service.intake import (
 )
 from service.intake.new import NewIntake
 from service.models import Intake
-from service.questionnaire import Language
+from service.questionnaire import Language, WhenDisabled
 from service.triage import Priority
 from service.web.api.bodies import json_only
 from service.web.api.openapi import public_operation
@@ -114,6 +115,22 @@ IdempotencyKey = Annotated[
 ]
 
 
+# What a submission can answer besides 201, whichever way it comes in (here, or /fhir).
+SUBMISSION_ERRORS = (400, 409, 413, 415, 422, 429, 503)
+SUBMISSION_MEANINGS = {
+    409: "The Idempotency-Key was used before with a different body",
+    413: "The body is over 64 KiB",
+    429: "Too many intakes from this address; see Retry-After",
+}
+
+
+def location(where: str) -> ResponseHeader:
+    """The documented `Location` header of a 201."""
+    return ResponseHeader(
+        name="Location", description=where, documentation_only=True, required=True
+    )
+
+
 class IntakeController(Controller):
     path = "/api/v1/intakes"
 
@@ -125,27 +142,12 @@ class IntakeController(Controller):
         status_code=HTTP_201_CREATED,
         before_request=json_only,
         request_max_body_size=MAX_BODY,
-        response_headers=[
-            ResponseHeader(
-                name="Location",
-                description="Where staff read the intake: /api/v1/intakes/{id}",
-                documentation_only=True,
-                required=True,
-            )
-        ],
+        response_headers=[location("Where staff read the intake: /api/v1/intakes/{id}")],
         **public_operation(
-            400,
-            409,
-            413,
-            415,
-            422,
-            429,
-            503,
+            *SUBMISSION_ERRORS,
             described={
-                409: "The Idempotency-Key was used before with a different body",
-                413: "The body is over 64 KiB",
+                **SUBMISSION_MEANINGS,
                 422: "Answers that need attention: one error per field, with its linkId",
-                429: "Too many intakes from this address; see Retry-After",
             },
             opt={"rate_limit": "intake"},
         ),
@@ -167,6 +169,23 @@ async def answer_submission(
     """The answer to a submission: 201 with the receipt, or the problem raised. The route's
     handler and `service.web.submission_lane` (its common case, ahead of the router) both
     answer with it."""
+    accepted = await submit_answers(submissions, data.language, data.answers, idempotency_key)
+    return Response(
+        receipt(accepted.intake, submissions.clinic),
+        status_code=HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/intakes/{accepted.intake.id}"},
+    )
+
+
+async def submit_answers(
+    submissions: IntakeSubmissions,
+    language: Language,
+    answers: Mapping[str, object],
+    idempotency_key: str | None,
+    when_disabled: WhenDisabled = "drop",
+) -> Accepted:
+    """Submit answers as every public way in does (the JSON API, the FHIR surface): accepted,
+    or a problem raised: 422 naming each answer's linkId, 409 for a reused Idempotency-Key."""
     key = idempotency_key
     if key is not None and not key.isprintable():
         raise problem(
@@ -178,10 +197,11 @@ async def answer_submission(
         )
     try:
         outcome = await submissions.submit(
-            language=data.language,
-            raw_answers=data.answers,
+            language=language,
+            raw_answers=answers,
             now=datetime.now(UTC),
             idempotency_key=key,
+            when_disabled=when_disabled,
         )
     except IdempotencyConflictError:
         raise problem(
@@ -191,10 +211,6 @@ async def answer_submission(
         raise problem(
             HTTP_422_UNPROCESSABLE_ENTITY,
             "Some answers need attention.",
-            errors=[FieldError(e.field, e.message_in(data.language)) for e in outcome.errors],
+            errors=[FieldError(e.field, e.message_in(language)) for e in outcome.errors],
         )
-    return Response(
-        receipt(outcome.intake, submissions.clinic),
-        status_code=HTTP_201_CREATED,
-        headers={"Location": f"/api/v1/intakes/{outcome.intake.id}"},
-    )
+    return outcome

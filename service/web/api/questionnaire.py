@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from service.clinic import Clinic
-from service.fhir import questionnaire_canonical
 from service.questionnaire import to_fhir_questionnaire
 from service.web import language
 from service.web.api.openapi import public_operation
@@ -40,7 +39,6 @@ def served_questionnaire(
 ) -> dict[str, Any]:
     """The clinic's Questionnaire as FHIR R4 JSON in the language asked for (`lang`, else the
     visit's or the browser's), with its canonical URL: here and at `/fhir/Questionnaire`."""
-    canonical = questionnaire_canonical(clinic.questionnaire, identifier_system)
     return to_fhir_questionnaire(
-        clinic.questionnaire, language.choose(request, lang), canonical_url=canonical
+        clinic.questionnaire, language.choose(request, lang), base=identifier_system
     )

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 
 from service import audit
 from service.clinic import Clinic
+from service.codes import STATUS_LABELS
 from service.intake import IntakeForStaff, IntakeService, intake_for_staff
 from service.intake.override import OverrideError
 from service.models import Intake
@@ -21,7 +22,7 @@ from service.questionnaire import age_on, answer_in_words, question_in_words
 from service.staff import Role
 from service.triage import Priority
 from service.web.access import principal_of, staff
-from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
+from service.web.pages.staff_layout import LEVEL_LABELS, staff_context
 
 
 def _age(intake: IntakeForStaff, clinic: Clinic) -> int | None:

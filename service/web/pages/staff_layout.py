@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Request
 
 from service.clinic import Clinic
-from service.codes import Priority, Status
+from service.codes import Priority
 from service.web.i18n import gettext_for
 
 # Words and a symbol for every level and status: the screen never relies on colour alone.
@@ -19,15 +19,6 @@ LEVEL_LABELS = {
     Priority.URGENT: ("!", "Urgent"),
     Priority.SOON: ("▲", "Soon"),
     Priority.ROUTINE: ("●", "Routine"),
-}
-STATUS_LABELS = {
-    Status.NEW: "New",
-    Status.CALLED: "Called",
-    Status.ARRIVED: "Arrived",
-    Status.WITH_DOCTOR: "With doctor",
-    Status.DONE: "Done",
-    Status.NO_SHOW: "No show",
-    Status.CANCELLED: "Cancelled",
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.clinic import Clinic
-from service.codes import next_statuses
+from service.codes import STATUS_LABELS, next_statuses
 from service.control_characters import has_control_characters
 from service.intake import IntakeService
 from service.intake.outbox import CHANNEL
@@ -31,7 +31,7 @@ from service.web.access import ALL_STAFF, principal_of, session_of, staff
 from service.web.dependencies import AppSettings
 from service.web.error_pages import error_page
 from service.web.inputs import parse_statuses
-from service.web.pages.staff_layout import LEVEL_LABELS, STATUS_LABELS, staff_context
+from service.web.pages.staff_layout import LEVEL_LABELS, staff_context
 
 DayParameter = Annotated[date | None, QueryParameter(name="date", description="Clinic-local day")]
 

@@ -14,7 +14,12 @@ from service.fhir._incoming import (
     read_questionnaire_response,
 )
 from service.fhir._response import example_response, questionnaire_response
-from service.fhir._server import capability_statement, operation_outcome, search_set
+from service.fhir._server import (
+    capability_statement,
+    operation_outcome,
+    receipt_outcome,
+    search_set,
+)
 from service.fhir._terminology import code_systems, consent_version_definition
 
 FHIR_JSON = "application/fhir+json"
@@ -35,6 +40,7 @@ __all__ = [
     "operation_outcome",
     "questionnaire_response",
     "read_questionnaire_response",
+    "receipt_outcome",
     "search_set",
     "summary_pdf_path",
 ]

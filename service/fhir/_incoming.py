@@ -55,26 +55,62 @@ class ResponseAnswers:
     """The answers as `POST /api/v1/intakes` takes them, and the language they were given in."""
 
     language: Language | None
-    """The response's own `language`; None when it names none (LHC-Forms names none)."""
+    """The response's own `language`; when it names none (LHC-Forms names none), the language of
+    the Questionnaire texts its items carry; None when those tell none apart."""
     answers: dict[str, object]
 
 
-def read_questionnaire_response(resource: object, served: JsonObject) -> ResponseAnswers:
-    """The answers of `resource`, a QuestionnaireResponse to `served` (the FHIR Questionnaire);
-    raises `QuestionnaireResponseError` naming every problem found."""
-    reading = _Reading(home=dict(_homes(served.get("item", []), None)))
+def read_questionnaire_response(
+    resource: object, served: Mapping[Language, JsonObject]
+) -> ResponseAnswers:
+    """The answers of `resource`, a QuestionnaireResponse to the served FHIR Questionnaire (in
+    each language: `served`); raises `QuestionnaireResponseError` naming every problem found."""
+    first = next(iter(served.values()))
+    reading = _Reading(home=dict(_homes(first.get("item", []), None)))
     if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
         reading.problem("resourceType", "The body must be a FHIR QuestionnaireResponse.")
         raise QuestionnaireResponseError(reading.problems)
-    language = reading.header(resource, served)
+    language = reading.header(resource, first)
     items = resource.get("item", [])
     if isinstance(items, list):
-        reading.items(items, served.get("item", []), parent=None)
+        reading.items(items, first.get("item", []), parent=None)
     else:
         reading.problem("QuestionnaireResponse.item", "item must be a list of items.")
     if reading.problems:
         raise QuestionnaireResponseError(reading.problems[:MAX_PROBLEMS] + reading.more())
+    if language is None and isinstance(items, list):
+        language = _language_of_texts(items, served)
     return ResponseAnswers(language, reading.answers)
+
+
+def _language_of_texts(items: list[Any], served: Mapping[Language, JsonObject]) -> Language | None:
+    """The language whose Questionnaire texts the response's item texts are (a form filler
+    copies them from the Questionnaire it rendered); None when they tell no language apart."""
+    given = dict(_texts(items))
+    matches = {
+        language: sum(given.get(link_id) == text for link_id, text in _texts(q["item"]))
+        for language, q in served.items()
+    }
+    best = max(matches.values(), default=0)
+    found = [language for language, count in matches.items() if count == best]
+    return found[0] if best and len(found) == 1 else None
+
+
+def _texts(items: list[Any]) -> Iterator[tuple[str, str]]:
+    """(linkId, text) of every item that has both, at any depth (answers' items included)."""
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link_id, text = item.get("linkId"), item.get("text")
+        if isinstance(link_id, str) and isinstance(text, str):
+            yield link_id, text
+        answers = item.get("answer")
+        nested = [item.get("item")]
+        if isinstance(answers, list):
+            nested += [answer.get("item") for answer in answers if isinstance(answer, dict)]
+        for children in nested:
+            if isinstance(children, list):
+                yield from _texts(children)
 
 
 @dataclass
@@ -185,7 +221,7 @@ class _Reading:
             return
         for answer in answers:
             nested = answer.get("item", [])
-            if nested and not all(_is_display(child, question) for child in nested):
+            if not isinstance(nested, list) or not all(_is_display(c, question) for c in nested):
                 self.problem(link_id, "This question has no items under its answers.")
                 return
         if values:
@@ -219,7 +255,7 @@ class _Reading:
         if not isinstance(code, str) or not code:
             self.problem(link_id, "valueCoding needs a code.")
             return None
-        if system is not None and system not in systems:
+        if system is not None and (not isinstance(system, str) or system not in systems):
             self.problem(
                 link_id, f"Codes of this question are from {', '.join(map(str, systems))}."
             )
@@ -230,8 +266,12 @@ class _Reading:
 
 
 def _is_display(child: object, question: JsonObject) -> bool:
+    """Whether `child` is one of the question's display items, unanswered (as fillers may send)."""
+    if not isinstance(child, dict) or child.get("answer"):
+        return False
+    link_id = child.get("linkId")
     displays = {item["linkId"] for item in question.get("item", []) if item["type"] == "display"}
-    return isinstance(child, dict) and child.get("linkId") in displays and not child.get("answer")
+    return isinstance(link_id, str) and link_id in displays
 
 
 def _homes(items: list[JsonObject], parent: str | None) -> Iterator[tuple[str, str | None]]:

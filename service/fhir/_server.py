@@ -80,7 +80,18 @@ def capability_statement(software_version: str, base_url: str | None) -> JsonObj
         "implementation": {"description": "The clinic's pre-consultation intake form"},
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json"],
-        "rest": [{"mode": "server", "resource": SERVED_RESOURCES}],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "cors": False,
+                    "description": "Reading a QuestionnaireResponse takes a doctor's or an "
+                    "admin's staff session or API token (Authorization: Bearer); all else is "
+                    "public.",
+                },
+                "resource": SERVED_RESOURCES,
+            }
+        ],
     }
     if base_url:
         statement["implementation"]["url"] = f"{base_url.rstrip('/')}/fhir"
@@ -110,3 +121,29 @@ def operation_outcome(
         for field, message in problems
     ] or [{"severity": severity, "code": code, "diagnostics": detail}]
     return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def receipt_outcome(reference: str, level: str, advice: str, *, priority_system: str) -> JsonObject:
+    """What a patient who submitted through a form filler is told (`Prefer:
+    return=OperationOutcome`): what to do next first (a warning for an emergency), then the
+    reference code to give at the clinic."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "warning" if level == "emergency" else "information",
+                "code": "informational",
+                "details": {
+                    "coding": [{"system": priority_system, "code": level}],
+                    "text": level,
+                },
+                "diagnostics": advice,
+            },
+            {
+                "severity": "information",
+                "code": "informational",
+                "details": {"text": reference},
+                "diagnostics": f"Reference code {reference}",
+            },
+        ],
+    }

@@ -14,7 +14,7 @@ from typing import Any
 from service.clinic import Clinic
 from service.codes import STATUS_LABELS, Status
 from service.fhir._codes import LEVEL_DISPLAY, Systems
-from service.questionnaire import LANGUAGES, Language, LocalizedText
+from service.questionnaire import LANGUAGES, Language, LocalizedText, fhir_name
 from service.triage import Priority
 
 JsonObject = dict[str, Any]
@@ -125,8 +125,7 @@ def _code_system(
         "id": _fhir_id(name),
         "url": url,
         **({"version": version} if version is not None else {}),
-        # FHIR wants a machine-friendly PascalCase name (cnl-0).
-        "name": "".join(part.capitalize() for part in _fhir_id(name).split("-")),
+        "name": fhir_name(name),
         "title": title,
         "status": "active",
         "language": DEFINITION_LANGUAGE,

@@ -26,13 +26,21 @@ from service.intake.stored import advice_to_json, answers_to_json, red_flags_of
 from service.intake.writer import IntakeWriter, Sessions
 from service.models import Intake, new_reference
 from service.questionnaire import (
+    NOT_ENABLED,
     AnswerError,
     AnswerValue,
     Language,
     WhenDisabled,
     validate_answers,
 )
-from service.triage import PatientAdvice, Triage, evaluate, is_emergency_answer, patient_advice
+from service.triage import (
+    PatientAdvice,
+    Priority,
+    Triage,
+    evaluate,
+    is_emergency_answer,
+    patient_advice,
+)
 
 PATIENT = audit.Actor("patient")
 
@@ -189,15 +197,28 @@ def assess(
     today: date,
     when_disabled: WhenDisabled = "drop",
 ) -> Assessed | Rejected:
-    """Validate the answers, then triage them and choose the patient's advice (pure: no I/O)."""
-    result = validate_answers(
+    """Validate the answers, then triage them and choose the patient's advice (pure: no I/O).
+
+    When answers to hidden questions are to be refused, but they are all that is wrong and the
+    rest is an emergency, the emergency wins: those answers are dropped (as the form drops
+    them) and the intake is taken, for a patient must never be turned away with one.
+    """
+    validate = partial(
+        validate_answers,
         clinic.questionnaire,
         raw_answers,
         today,
         language=language,
         keep_when_disabled=partial(is_emergency_answer, clinic.rule_set),
-        when_disabled=when_disabled,
     )
+    result = validate(when_disabled=when_disabled)
+    if not result.ok and all(error.code == NOT_ENABLED for error in result.errors):
+        lenient = validate(when_disabled="drop")
+        if (
+            lenient.ok
+            and evaluate(clinic.rule_set, lenient.answers, today).level is Priority.EMERGENCY
+        ):
+            result = lenient
     if not result.ok:
         return Rejected(result.errors)
     triage = evaluate(clinic.rule_set, result.answers, today)

@@ -4,6 +4,7 @@ from service.questionnaire._answers import age_on
 from service.questionnaire._fhir import (
     answer_system,
     consent_version_extension,
+    fhir_name,
     questionnaire_url,
     to_fhir_questionnaire,
 )
@@ -29,6 +30,7 @@ from service.questionnaire._model import (
 )
 from service.questionnaire._text import LANGUAGES, Language, LocalizedText, is_language
 from service.questionnaire._validation import (
+    NOT_ENABLED,
     AnswerError,
     KeepWhenDisabled,
     ValidationResult,
@@ -40,6 +42,7 @@ from service.questionnaire._words import answer_in_words, question_in_words
 __all__ = [
     "DEFAULT_DEFINITION",
     "LANGUAGES",
+    "NOT_ENABLED",
     "AnswerError",
     "AnswerOption",
     "AnswerValue",
@@ -63,6 +66,7 @@ __all__ = [
     "answers_from_form",
     "consent_version_extension",
     "error_messages",
+    "fhir_name",
     "is_language",
     "load_questionnaire",
     "parse_questionnaire",

@@ -7,6 +7,7 @@ extension on `_text`, so one resource serves both. Hints and the consent text ar
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.questionnaire._model import EnableWhen, Item, ItemType, Questionnaire, Section
@@ -43,6 +44,12 @@ def consent_version_extension(base: str) -> str:
     return f"{base.rstrip('/')}/StructureDefinition/consent-version"
 
 
+def fhir_name(name: str) -> str:
+    """A canonical resource's `name`: machine-friendly PascalCase, as FHIR wants it (cnl-0):
+    clinic_intake (or clinic-intake) -> ClinicIntake."""
+    return "".join(part.capitalize() for part in re.split(r"[_\-]", name))
+
+
 def questionnaire_url(questionnaire: Questionnaire, base: str) -> str:
     """The canonical URL: the definition file's, else one under the clinic's FHIR base URI."""
     return questionnaire.url or f"{base.rstrip('/')}/Questionnaire/{questionnaire.name}"
@@ -61,8 +68,7 @@ def to_fhir_questionnaire(
         "language": language,
         "url": questionnaire_url(questionnaire, base),
         "version": questionnaire.version,
-        # FHIR wants a machine-friendly PascalCase name (cnl-0): clinic_intake -> ClinicIntake.
-        "name": "".join(part.capitalize() for part in questionnaire.name.split("_")),
+        "name": fhir_name(questionnaire.name),
         **_texts("title", questionnaire.title, language),
         "status": "active",
         "subjectType": ["Patient"],

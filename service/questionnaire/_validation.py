@@ -21,6 +21,9 @@ from service.questionnaire._text import Language, LocalizedText
 KeepWhenDisabled = Callable[[str, AnswerValue], bool]
 """Whether an answer to a disabled item must be kept anyway, because it alone is an emergency."""
 
+NOT_ENABLED = "not_enabled"
+"""The error code of an answer refused because its question is not asked (`refuse`)."""
+
 WhenDisabled = Literal["drop", "refuse"]
 """What becomes of an answer to an item that is not enabled (and not kept for safety): dropped,
 as the brief says of the form, whose browser may keep a hidden answer; or refused (an error),
@@ -164,7 +167,7 @@ class _Check:
 
     def disabled(self, item: Item) -> None:
         if self.when_disabled == "refuse":
-            self.error(item.link_id, "not_enabled")
+            self.error(item.link_id, NOT_ENABLED)
         else:
             self.dropped.append(item.link_id)
 

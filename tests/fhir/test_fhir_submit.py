@@ -165,18 +165,86 @@ async def test_an_emergency_is_told_by_its_level_and_read_back_by_doctors(
     assert missing.json()["resourceType"] == "OperationOutcome"
 
 
-async def test_a_response_naming_no_language_is_in_the_language_the_patient_chose(
+async def test_a_response_naming_no_language_is_in_the_language_it_was_shown_in(
     client: Client, database_url: URL
 ) -> None:
-    """LHC-Forms sets no QuestionnaireResponse.language: the form's language is then the one the
-    patient chose (preferred_language, preselected on the form's), else English."""
+    """LHC-Forms sets no QuestionnaireResponse.language, but copies the texts of the form it
+    showed: their language is the intake's (so the consent text stored is the one shown). A
+    response without texts is in the patient's preferred_language, else English."""
     doctor = (await callers(client, database_url))["doctor"]
-    for preferred, stored in [("ml", "ml"), ("en", "en"), (None, "en")]:
-        answers = patient_json(preferred_language=preferred)
-        resource = response_to(await served(client, "ml"), answers)
+    malayalam_form = await served(client, "ml")
+    for preferred, texts, stored in [
+        ("en", True, "ml"),
+        (None, True, "ml"),
+        ("ml", False, "ml"),
+        ("en", False, "en"),
+        (None, False, "en"),
+    ]:
+        resource = response_to(malayalam_form, patient_json(preferred_language=preferred))
         del resource["language"]
+        if not texts:
+            for group in resource["item"]:
+                del group["text"]
+                for item in group["item"]:
+                    del item["text"]
         intake_id = (await create(client, resource)).json()["id"]
-        assert (await detail(client, doctor, intake_id))["language"] == stored, preferred
+        intake = await detail(client, doctor, intake_id)
+        assert intake["language"] == stored, (preferred, texts)
+
+
+async def test_a_form_filler_can_ask_what_the_patient_is_to_be_told(
+    client: Client, database_url: URL
+) -> None:
+    """`Prefer: return=OperationOutcome`: for an emergency, the instruction not to wait comes
+    first, as a warning; then the reference code. The same as the JSON API's receipt says."""
+    questionnaire = await served(client, "ml")
+    answers = patient_json(erection_over_4h=True)
+    told = await create(
+        client,
+        response_to(questionnaire, answers, "ml"),
+        prefer="return=OperationOutcome",
+    )
+    by_json = await client.post("/api/v1/intakes", json={"language": "ml", "answers": answers})
+    receipt = by_json.json()
+    outcome = told.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [advice, reference] = outcome["issue"]
+    assert (advice["severity"], advice["details"]["text"]) == ("warning", "emergency")
+    assert advice["diagnostics"] == receipt["advice"]  # in Malayalam, the emergency first
+    assert reference["diagnostics"].startswith("Reference code ")
+    assert reference["details"]["text"] != receipt["reference"]  # each intake has its own
+    [issues] = validate([outcome])
+    assert errors(outcome, issues) == []
+    routine = await create(
+        client, response_to(questionnaire, patient_json(), "ml"), prefer="return=OperationOutcome"
+    )
+    assert routine.json()["issue"][0]["severity"] == "information"
+    minimal = await create(
+        client, response_to(questionnaire, patient_json(), "ml"), prefer="return=minimal"
+    )
+    assert minimal.content == b""
+    assert minimal.headers["location"].startswith("/fhir/QuestionnaireResponse/")
+
+
+async def test_an_emergency_is_taken_although_a_hidden_question_was_answered(
+    client: Client, database_url: URL
+) -> None:
+    """A hidden question's answer is refused, but never at the cost of an emergency: with one,
+    the answer is dropped as the form drops it and the intake is stored (clinical brief)."""
+    doctor = (await callers(client, database_url))["doctor"]
+    questionnaire = await served(client)
+    hidden = _add("fertility", {"linkId": "trying_months", "answer": [{"valueInteger": 12}]})
+    routine = response_to(questionnaire, patient_json())
+    hidden(routine)
+    before = await count_rows(database_url)
+    await create(client, routine, 422)
+    assert await count_rows(database_url) == before
+    emergency = response_to(questionnaire, patient_json(erection_over_4h=True))
+    hidden(emergency)
+    intake_id = (await create(client, emergency)).json()["id"]
+    stored = await detail(client, doctor, intake_id)
+    assert stored["priority"] == "emergency"
+    assert "trying_months" not in stored["answers"]
 
 
 def _set(link_id: str, answer: list[JsonObject]) -> Callable[[JsonObject], None]:
@@ -239,10 +307,10 @@ REFUSALS: list[tuple[str, Callable[[JsonObject], None], list[str]]] = [
         _add("patient", {"linkId": "fever", "answer": [{"valueBoolean": False}]}),
         ["fever"],
     ),
-    ("a string for a yes/no", _set("fever", [{"valueString": "no"}]), ["fever"]),
+    ("a valueString for a yes/no", _set("fever", [{"valueString": "no"}]), ["fever"]),
     ("a coding for a yes/no", _set("chest_pain", [{"valueCoding": {"code": "N"}}]), ["chest_pain"]),
     (
-        "a number as text",
+        "text in a valueBoolean",
         _set("blood_in_semen", [{"valueBoolean": "true"}]),
         ["blood_in_semen"],
     ),

@@ -16,7 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import BodyKwarg, FromPath, FromQuery
+from litestar.params import BodyKwarg, FromPath, FromQuery, HeaderParameter
 from litestar.status_codes import (
     HTTP_201_CREATED,
     HTTP_404_NOT_FOUND,
@@ -27,16 +27,18 @@ from service.clinic import Clinic
 from service.fhir import (
     FHIR_JSON,
     QuestionnaireResponseError,
+    Systems,
     capability_statement,
     code_systems,
     consent_version_definition,
     example_response,
     questionnaire_response,
     read_questionnaire_response,
+    receipt_outcome,
     search_set,
 )
 from service.intake import IntakeService, IntakeSubmissions
-from service.questionnaire import to_fhir_questionnaire
+from service.questionnaire import LANGUAGES, to_fhir_questionnaire
 from service.staff import Role
 from service.web.access import ANONYMOUS, PUBLIC, audit_read, staff
 from service.web.api.bodies import fhir_json_only
@@ -46,6 +48,7 @@ from service.web.api.intakes import (
     SUBMISSION_MEANINGS,
     IdempotencyKey,
     location,
+    receipt,
     submit_answers,
 )
 from service.web.api.openapi import DocumentedOperation, staff_security
@@ -70,12 +73,6 @@ class OperationOutcome(msgspec.Struct):
 
     resourceType: Literal["OperationOutcome"]  # noqa: N815 - FHIR's own field name
     issue: list[OperationOutcomeIssue]
-
-
-class FhirResourceOutline(msgspec.Struct):
-    """A FHIR R4 resource (its other fields as FHIR defines them)."""
-
-    resourceType: str  # noqa: N815 - FHIR's own field name
 
 
 def fhir_operation(
@@ -118,6 +115,17 @@ def outcomes(*errors: int, described: Mapping[int, str] | None = None) -> dict[i
 
 Lang = FromQuery[Literal["en", "ml"] | None]
 
+Prefer = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Prefer",
+        description="`return=representation` (the default): the response as stored; "
+        "`return=OperationOutcome`: what the patient is to be told, what to do next first "
+        "(a warning for an emergency) and the reference code; `return=minimal`: no body",
+        max_length=200,
+    ),
+]
+
 # The JSON API's example patient, as an SDC form filler would send the same answers.
 EXAMPLE_RESPONSE = example_response(EXAMPLE)
 SubmittedResponse = Annotated[
@@ -126,9 +134,7 @@ SubmittedResponse = Annotated[
         media_type=FHIR_JSON,
         description="A FHIR R4 QuestionnaireResponse, status `completed`, whose `questionnaire` "
         "is the served Questionnaire's `url|version` and whose items nest in its groups",
-        examples=[
-            Example(summary="A routine patient, in English", value=example_response(EXAMPLE))
-        ],
+        examples=[Example(summary="A routine patient, in English", value=EXAMPLE_RESPONSE)],
     ),
 ]
 
@@ -258,14 +264,19 @@ async def fhir_questionnaire_response_create(
     submissions: NamedDependency[IntakeSubmissions],
     settings: AppSettings,
     idempotency_key: IdempotencyKey = None,
-) -> Response[dict[str, Any]]:
+    prefer: Prefer = None,
+) -> Response[dict[str, Any] | bytes]:
     """Checked against the served Questionnaire item by item, then validated, triaged and
     stored exactly as `POST /api/v1/intakes` stores the same answers; an answer to an item that
     is not enabled is refused (but one that alone is an emergency, which counts). Answers 201
     with the response as stored; the same `Idempotency-Key` with the same answers returns it
-    again and stores nothing."""
+    again and stores nothing. `Prefer: return=OperationOutcome` answers instead what the patient
+    is to be told (what to do next, first; the reference code), `return=minimal` nothing."""
     base = settings.fhir_identifier_system
-    served = to_fhir_questionnaire(clinic.questionnaire, "en", base=base)
+    served = {
+        language: to_fhir_questionnaire(clinic.questionnaire, language, base=base)
+        for language in LANGUAGES
+    }
     try:
         read = read_questionnaire_response(data, served)
     except QuestionnaireResponseError as refused:
@@ -274,19 +285,39 @@ async def fhir_questionnaire_response_create(
             "The QuestionnaireResponse cannot be taken.",
             errors=[FieldError(p.expression, p.message) for p in refused.problems],
         ) from None
-    # A response that names no language (LHC-Forms names none) was filled in the language the
-    # patient chose for the form, else in English.
+    # A response whose language neither it nor its texts tell was filled in the language the
+    # patient chose in the form, else in English.
     language = read.language or clinic.questionnaire.form_language(read.answers) or "en"
     accepted = await submit_answers(
         submissions, language, read.answers, idempotency_key, when_disabled="refuse"
     )
-    stored = questionnaire_response(accepted.intake, clinic.questionnaire, identifier_system=base)
+    intake = accepted.intake
+    body: dict[str, Any] | bytes
+    match _returned(prefer):
+        case "minimal":
+            body = b""
+        case "OperationOutcome":
+            told = receipt(intake, clinic)
+            body = receipt_outcome(
+                told.reference, told.priority, told.advice, priority_system=Systems(base).priority
+            )
+        case _:
+            body = questionnaire_response(intake, clinic.questionnaire, identifier_system=base)
     return Response(
-        stored,
+        body,
         status_code=HTTP_201_CREATED,
-        headers={"Location": f"/fhir/QuestionnaireResponse/{accepted.intake.id}"},
+        headers={"Location": f"/fhir/QuestionnaireResponse/{intake.id}"},
         media_type=FHIR_JSON,
     )
+
+
+def _returned(prefer: str | None) -> str:
+    """The `return` preference of a `Prefer` header (RFC 7240), `representation` by default."""
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "return":
+            return value.strip().strip('"')
+    return "representation"
 
 
 @get(

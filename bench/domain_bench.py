@@ -57,6 +57,7 @@ def one(clinic: Clinic, body: bytes, steps: int) -> None:
         consent_version=clinic.consent.version,
         consent_text=clinic.consent.text.get(submission.language),
         submitted_at=now,
+        submitted_day=clinic.today(now),
         computed_priority=assessed.triage.level.value,
         rule_set=assessed.triage.rule_set,
         rule_set_version=assessed.triage.rule_set_version,

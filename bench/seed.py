@@ -224,6 +224,8 @@ class _Rows:
             override = rng.choice([p for p in Priority if p is not variant.level])
         effective = override or variant.level
         name, phone = self._person(variant.language)
+        timeline = self._timeline(submitted_at, status)
+        seen = next((at for step, at in timeline if step is Status.WITH_DOCTOR), None)
         row = {
             "id": intake_id,
             "reference": self._reference(),
@@ -232,6 +234,8 @@ class _Rows:
             "consent_version": self.clinic.consent.version,
             "consent_text": variant.consent_text,
             "submitted_at": submitted_at,
+            "submitted_day": self.clinic.today(submitted_at),
+            "seen_after_seconds": int((seen - submitted_at).total_seconds()) if seen else None,
             "status": status.value,
             "computed_priority": variant.level.value,
             "rule_set": self.clinic.rule_set.name,
@@ -270,16 +274,24 @@ class _Rows:
             )
         self.flag_total += len(variant.flags)
         if rng.random() < self.history or (status is not Status.DONE and rng.random() < 0.5):
-            self._history(intake_id, submitted_at, status)
+            self._history(intake_id, timeline)
         self.counts[status.value] = self.counts.get(status.value, 0) + 1
         return tuple(bound)
 
-    def _history(self, intake_id: UUID, submitted_at: datetime, status: Status) -> None:
+    def _timeline(self, submitted_at: datetime, status: Status) -> list[tuple[Status, datetime]]:
+        """Each step to `status` and when it was taken: minutes apart, the first at submission."""
         steps: list[Status] = (
             FORWARD[: FORWARD.index(status) + 1] if status in FORWARD else [Status.NEW, status]
         )
-        at, previous = submitted_at, None
+        timeline, at = [], submitted_at
         for step in steps:
+            timeline.append((step, at))
+            at += timedelta(minutes=self.rng.randrange(3, 40))
+        return timeline
+
+    def _history(self, intake_id: UUID, timeline: list[tuple[Status, datetime]]) -> None:
+        previous = None
+        for step, at in timeline:
             self.changes.append(
                 self.bind_change(
                     {
@@ -291,7 +303,7 @@ class _Rows:
                 )
             )
             self.change_total += 1
-            previous, at = step.value, at + timedelta(minutes=self.rng.randrange(3, 40))
+            previous = step.value
 
 
 def planned_intakes(

@@ -50,6 +50,7 @@ from service.web.api.intakes import IntakeController
 from service.web.api.openapi import security_schemes, use_strict_body_schemas
 from service.web.api.questionnaire import questionnaire
 from service.web.api.staff import QueueController, StaffIntakeController
+from service.web.api.stats import stats
 from service.web.api.summaries import summary_pdf
 from service.web.cookies import CookieNames
 from service.web.edge import ServiceEdge
@@ -58,6 +59,7 @@ from service.web.intake_effects import intake_effects
 from service.web.origins import SameOriginMiddleware
 from service.web.pages.intake_form import intake_form, submit_intake_form, thanks
 from service.web.pages.staff_audit import audit_csv, audit_page
+from service.web.pages.staff_dashboard import dashboard_csv, dashboard_page
 from service.web.pages.staff_intake import intake_page, override_form
 from service.web.pages.staff_login import login, login_form, logout
 from service.web.pages.staff_queue import (
@@ -98,6 +100,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     StaffIntakeController,
     summary_pdf,
     intake_fhir,
+    stats,
     *FHIR_ROUTES,
     login_form,
     login,
@@ -111,6 +114,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     override_form,
     audit_page,
     audit_csv,
+    dashboard_page,
+    dashboard_csv,
     webhooks_page,
     sessions_page,
     end_session,

@@ -7,13 +7,14 @@ timestamps and JSON behave the same on both.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 from advanced_alchemy.base import DefaultBase
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import (
     BigInteger,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -66,6 +67,8 @@ class Intake(Base):
     consent_version: Mapped[str] = mapped_column(String(32))
     consent_text: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+    # The clinic-local day of submission (`Clinic.today(submitted_at)`): the dashboard's days.
+    submitted_day: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(_CODE, default=Status.NEW.value)
     computed_priority: Mapped[str] = mapped_column(_CODE)
     rule_set: Mapped[str] = mapped_column(String(64))
@@ -84,6 +87,8 @@ class Intake(Base):
     # When someone at reception acknowledged a new emergency: until then its alert stays up.
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     acknowledged_by: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("staff_user.id"))
+    # Seconds from submission to the move to `with_doctor` (once at most); None until seen.
+    seen_after_seconds: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[str | None] = mapped_column(String(64))
 
@@ -99,6 +104,8 @@ class Intake(Base):
         # index, however many intakes were ever left open (migration 0004).
         Index("ix_intake_queue", "status", "submitted_at"),
         Index("ix_intake_submitted_at", "submitted_at"),
+        # The dashboard reads days of intakes by level, status and wait: all in this index.
+        Index("ix_intake_stats", "submitted_day", "queue_rank", "status", "seen_after_seconds"),
     )
 
     @property

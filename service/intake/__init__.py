@@ -7,6 +7,7 @@ from service.intake._for_staff import (
     StatusStep,
     intake_for_staff,
     raised_flags,
+    rules_in_force,
 )
 from service.intake.actions import IntakeNotFoundError, IntakeService
 from service.intake.new import NewIntake
@@ -50,5 +51,6 @@ __all__ = [
     "intake_for_staff",
     "raised_flags",
     "request_digest",
+    "rules_in_force",
     "submit_intake",
 ]

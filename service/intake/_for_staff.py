@@ -17,6 +17,7 @@ from service.codes import Priority, Status
 from service.intake.new import NewIntake
 from service.models import Intake, StatusChange
 from service.questionnaire import LocalizedText
+from service.triage import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +144,18 @@ def intake_for_staff(intake: Intake, clinic: Clinic) -> IntakeForStaff:
     )
 
 
+def rules_in_force(clinic: Clinic) -> dict[str, Rule]:
+    """The clinic's red-flag rules by id, in the rule set's order: the one lookup of them."""
+    return {rule.id: rule for rule in clinic.rule_set.rules}
+
+
 def raised_flags(intake: Intake | NewIntake, clinic: Clinic) -> tuple[RaisedFlag, ...]:
     """Every red flag of `intake`, current and superseded, in the order they were stored.
 
     Needs only the red flags loaded: the patient's receipt reads them from a replayed intake,
     or from the new one.
     """
-    rules = {rule.id: rule for rule in clinic.rule_set.rules}
+    rules = rules_in_force(clinic)
     flags = []
     for flag in intake.red_flags:
         rule = rules.get(flag.rule_id)

@@ -11,7 +11,7 @@ look), `as_intake()` makes it, after the commit and only then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +61,8 @@ class NewIntake:
     consent_version: str
     consent_text: str
     submitted_at: datetime
+    submitted_day: date
+    """The clinic-local day of `submitted_at`."""
     computed_priority: str
     rule_set: str
     rule_set_version: int
@@ -87,6 +89,8 @@ class NewIntake:
             "consent_version": self.consent_version,
             "consent_text": self.consent_text,
             "submitted_at": self.submitted_at,
+            "submitted_day": self.submitted_day,
+            "seen_after_seconds": None,
             "status": self.status,
             "computed_priority": self.computed_priority,
             "override_priority": None,

@@ -24,6 +24,9 @@ async def change_status(
     if not can_move(current, target):
         raise IllegalMoveError(f"an intake that is {current} cannot become {target}")
     intake.status = target.value
+    if target is Status.WITH_DOCTOR and intake.seen_after_seconds is None:
+        waited = (now - intake.submitted_at).total_seconds()
+        intake.seen_after_seconds = max(0, int(waited))
     session.add(
         StatusChange(
             intake_id=intake.id,

@@ -151,6 +151,7 @@ async def submit_intake(
         consent_version=clinic.consent.version,
         consent_text=clinic.consent.text.get(language),
         submitted_at=now,
+        submitted_day=clinic.today(now),
         computed_priority=triage.level.value,
         rule_set=triage.rule_set,
         rule_set_version=triage.rule_set_version,

@@ -41,6 +41,9 @@ UNKNOWN_IN_PATH = {
 BAD_QUERY = {
     "date": [("2026-02-30", 422), ("yesterday", 422), ("0001-01-01", 422)],
     "status": [("x", 422)],
+    # The dashboard's range: a default of 30 days from the other end must fit the calendar.
+    "from": [("2026-02-30", 422), ("yesterday", 422), ("9999-12-31", 422)],
+    "to": [("2026-02-30", 422), ("yesterday", 422), ("0001-01-01", 422)],
 }
 # Query parameters with no value to refuse: any value gives an ordinary answer.
 LENIENT_QUERY = {

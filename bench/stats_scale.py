@@ -51,7 +51,7 @@ async def query_plan(database_url: str) -> list[str]:
     plans = []
     for name, statement in zip(
         ("counts", "waits", "flags"),
-        stats_statements(first, last, get_settings().long_wait_minutes),
+        stats_statements(first, last),
         strict=True,
     ):
         plans += [f"[{name}] {line}" for line in await scale.explain(database_url, statement)]

@@ -104,8 +104,6 @@ class Intake(Base):
         # index, however many intakes were ever left open (migration 0004).
         Index("ix_intake_queue", "status", "submitted_at"),
         Index("ix_intake_submitted_at", "submitted_at"),
-        # The dashboard reads days of intakes by level, status and wait: all in this index.
-        Index("ix_intake_stats", "submitted_day", "queue_rank", "status", "seen_after_seconds"),
     )
 
     @property
@@ -246,6 +244,33 @@ class WebhookEndpoint(Base):
     event_types: Mapped[list[str]] = mapped_column(JsonB)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utc_now)
+
+
+class IntakeTally(Base):
+    """How many intakes of one clinic-local day are at one level and status, having waited one
+    whole number of minutes for the doctor (-1: not seen): the dashboard's counts, kept by
+    database triggers on `intake` (migration 0006), so every change is counted in its own
+    transaction, whichever code makes it. A year is at most a few hundred thousand rows of
+    this, read without touching the intakes."""
+
+    __tablename__ = "intake_tally"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    queue_rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(_CODE, primary_key=True)
+    seen_minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intakes: Mapped[int] = mapped_column(Integer)
+
+
+class RedFlagTally(Base):
+    """How many current (not superseded) red flags of one rule the intakes of one clinic-local
+    day carry; kept by triggers on `red_flag` and `intake` like `IntakeTally`."""
+
+    __tablename__ = "red_flag_tally"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flags: Mapped[int] = mapped_column(Integer)
 
 
 class OutboxEvent(Base):

@@ -151,6 +151,17 @@ def test_the_dashboard_migration_fills_in_the_day_and_the_wait_of_stored_intakes
         ("K7M-4QX", date(2026, 11, 11), 1234),
         ("K7M-4QY", date(2026, 11, 11), None),
     ]
+    # The dashboard's tallies start from a count of the intakes there are (1234 s: 20 minutes).
+    tally = sa.table(
+        "intake_tally",
+        *(sa.column(name) for name in ("queue_rank", "status", "seen_minute", "intakes")),
+        sa.column("day", sa.Date()),
+    )
+    counted = asyncio.run(in_database(url, sa.select(tally).order_by(sa.text("status"))))
+    assert [tuple(row) for row in counted] == [
+        (3, "done", 20, 1, date(2026, 11, 11)),
+        (3, "new", -1, 1, date(2026, 11, 11)),
+    ]
     command.check(_alembic(url))
 
 

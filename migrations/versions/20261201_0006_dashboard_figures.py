@@ -1,10 +1,16 @@
-"""What the clinic dashboard counts, kept on each intake: its clinic-local day, and its wait.
+"""What the clinic dashboard counts: each intake's clinic-local day and wait, and tallies.
 
 `submitted_day` is the clinic-local day of submission and `seen_after_seconds` the time from
-submission to the move to `with_doctor`. Both are facts of the intake once made; with them in
-one index, a year of figures is one range of it, however many intakes are stored. Existing rows
-are filled in from `submitted_at` (in the clinic's time zone, CLINIC_TIMEZONE) and from their
-status history.
+submission to the move to `with_doctor`: facts of the intake once made. Existing rows are filled
+in from `submitted_at` (in the clinic's time zone, CLINIC_TIMEZONE) and from their status
+history.
+
+`intake_tally` counts intakes by (day, level, status, whole minutes to the doctor or -1) and
+`red_flag_tally` current red flags by (day, rule): the dashboard reads a year from them without
+touching the intakes. Database triggers keep them, in the transaction of each change to an
+intake or a red flag (a submission, a move, an override, a re-triage, an erasure or a purge,
+and the bulk seeding of the benchmarks), so no code path can forget one; they start from a count
+of the rows there are.
 
 SQLite adds a NOT NULL column only with a default, and cannot drop the default without copying
 the table (which would cascade deletes to the rows that refer to intakes): there the column
@@ -54,15 +60,131 @@ def upgrade() -> None:
         sa.Column("submitted_day", sa.Date(), nullable=False, server_default="1970-01-01"),
     )
     op.add_column("intake", sa.Column("seen_after_seconds", sa.Integer(), nullable=True))
-    _fill_in(op.get_bind())
-    if op.get_bind().dialect.name != "sqlite":
+    bind = op.get_bind()
+    _fill_in(bind)
+    if bind.dialect.name != "sqlite":
         op.alter_column("intake", "submitted_day", server_default=None)
-    op.create_index(
-        "ix_intake_stats",
-        "intake",
-        ["submitted_day", "queue_rank", "status", "seen_after_seconds"],
-        unique=False,
+    op.create_table(
+        "intake_tally",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("queue_rank", sa.SmallInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("seen_minute", sa.Integer(), nullable=False),
+        sa.Column("intakes", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "queue_rank", "status", "seen_minute", name=op.f("pk_intake_tally")
+        ),
     )
+    op.create_table(
+        "red_flag_tally",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("rule_id", sa.String(length=64), nullable=False),
+        sa.Column("flags", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "rule_id", name=op.f("pk_red_flag_tally")),
+    )
+    for statement in _POSTGRESQL if bind.dialect.name == "postgresql" else _SQLITE:
+        op.execute(statement)
+    op.execute(
+        "INSERT INTO intake_tally (day, queue_rank, status, seen_minute, intakes) "  # noqa: S608
+        f"SELECT submitted_day, queue_rank, status, {_MINUTE.format(row='intake')}, count(*) "
+        f"FROM intake GROUP BY submitted_day, queue_rank, status, {_MINUTE.format(row='intake')}"
+    )
+    op.execute(
+        "INSERT INTO red_flag_tally (day, rule_id, flags) "
+        "SELECT intake.submitted_day, red_flag.rule_id, count(*) FROM red_flag "
+        "JOIN intake ON intake.id = red_flag.intake_id WHERE red_flag.superseded_at IS NULL "
+        "GROUP BY intake.submitted_day, red_flag.rule_id"
+    )
+
+
+# The tally key of an intake row (NEW or OLD in a trigger): whole minutes waited, -1 if unseen.
+_MINUTE = "COALESCE({row}.seen_after_seconds / 60, -1)"
+_KEY = "day = {row}.submitted_day AND queue_rank = {row}.queue_rank AND status = {row}.status"
+
+
+# The SQL below is built from these constant fragments only ("NEW", "OLD"): no input (S608).
+def _count(row: str) -> str:
+    return (
+        "INSERT INTO intake_tally (day, queue_rank, status, seen_minute, intakes) VALUES "  # noqa: S608
+        f"({row}.submitted_day, {row}.queue_rank, {row}.status, {_MINUTE.format(row=row)}, 1) "
+        "ON CONFLICT (day, queue_rank, status, seen_minute) "
+        "DO UPDATE SET intakes = intake_tally.intakes + 1"
+    )
+
+
+def _uncount(row: str) -> str:
+    return (
+        f"UPDATE intake_tally SET intakes = intakes - 1 WHERE {_KEY.format(row=row)} "  # noqa: S608
+        f"AND seen_minute = {_MINUTE.format(row=row)}"
+    )
+
+
+_FLAG_IN = (
+    "INSERT INTO red_flag_tally (day, rule_id, flags) "
+    "SELECT submitted_day, NEW.rule_id, 1 FROM intake WHERE intake.id = NEW.intake_id "
+    "ON CONFLICT (day, rule_id) DO UPDATE SET flags = red_flag_tally.flags + 1"
+)
+_FLAG_OUT = (
+    "UPDATE red_flag_tally SET flags = flags - 1 WHERE rule_id = NEW.rule_id "
+    "AND day = (SELECT submitted_day FROM intake WHERE intake.id = NEW.intake_id)"
+)
+# Before an intake goes, its current flags are taken off (they then go with it, by cascade).
+_FLAGS_GONE = (
+    "UPDATE red_flag_tally SET flags = flags - (SELECT count(*) FROM red_flag "
+    "WHERE red_flag.intake_id = OLD.id AND red_flag.rule_id = red_flag_tally.rule_id "
+    "AND red_flag.superseded_at IS NULL) WHERE day = OLD.submitted_day"
+)
+_KEY_COLUMNS = "submitted_day, queue_rank, status, seen_after_seconds"
+
+_SQLITE = [
+    f"CREATE TRIGGER intake_tally_insert AFTER INSERT ON intake BEGIN {_count('NEW')}; END",
+    (
+        f"CREATE TRIGGER intake_tally_update AFTER UPDATE OF {_KEY_COLUMNS} ON intake BEGIN "
+        f"{_uncount('OLD')}; {_count('NEW')}; END"
+    ),
+    (
+        f"CREATE TRIGGER intake_tally_delete BEFORE DELETE ON intake BEGIN "
+        f"{_uncount('OLD')}; {_FLAGS_GONE}; END"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_insert AFTER INSERT ON red_flag "
+        f"WHEN NEW.superseded_at IS NULL BEGIN {_FLAG_IN}; END"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_supersede AFTER UPDATE OF superseded_at ON red_flag "
+        f"WHEN OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL BEGIN {_FLAG_OUT}; END"
+    ),
+]
+_POSTGRESQL = [
+    (
+        "CREATE FUNCTION intake_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF TG_OP IN ('UPDATE', 'DELETE') THEN "
+        f"{_uncount('OLD')}; END IF; "
+        f"IF TG_OP = 'DELETE' THEN {_FLAGS_GONE}; RETURN OLD; END IF; "
+        f"{_count('NEW')}; RETURN NEW; END $$"
+    ),
+    (
+        "CREATE TRIGGER intake_tally_change AFTER INSERT OR UPDATE OF "
+        f"{_KEY_COLUMNS} ON intake FOR EACH ROW EXECUTE FUNCTION intake_tally()"
+    ),
+    (
+        "CREATE TRIGGER intake_tally_delete BEFORE DELETE ON intake "
+        "FOR EACH ROW EXECUTE FUNCTION intake_tally()"
+    ),
+    (
+        "CREATE FUNCTION red_flag_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'INSERT' THEN {_FLAG_IN}; ELSE {_FLAG_OUT}; END IF; RETURN NEW; END $$"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_insert AFTER INSERT ON red_flag FOR EACH ROW "
+        "WHEN (NEW.superseded_at IS NULL) EXECUTE FUNCTION red_flag_tally()"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_supersede AFTER UPDATE OF superseded_at ON red_flag "
+        "FOR EACH ROW WHEN (OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL) "
+        "EXECUTE FUNCTION red_flag_tally()"
+    ),
+]
 
 
 def _fill_in(connection: sa.Connection) -> None:
@@ -95,7 +217,24 @@ def _aware(moment: datetime) -> datetime:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_intake_stats", table_name="intake")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER red_flag_tally_supersede ON red_flag")
+        op.execute("DROP TRIGGER red_flag_tally_insert ON red_flag")
+        op.execute("DROP TRIGGER intake_tally_delete ON intake")
+        op.execute("DROP TRIGGER intake_tally_change ON intake")
+        op.execute("DROP FUNCTION red_flag_tally()")
+        op.execute("DROP FUNCTION intake_tally()")
+    else:
+        for name in (
+            "red_flag_tally_supersede",
+            "red_flag_tally_insert",
+            "intake_tally_delete",
+            "intake_tally_update",
+            "intake_tally_insert",
+        ):
+            op.execute(f"DROP TRIGGER {name}")
+    op.drop_table("red_flag_tally")
+    op.drop_table("intake_tally")
     with op.batch_alter_table("intake") as batch:
         batch.drop_column("seen_after_seconds")
         batch.drop_column("submitted_day")

@@ -2,8 +2,8 @@
 
 Waits are counted in whole minutes (the seconds to the doctor, rounded down); the median and
 the 90th percentile interpolate linearly between the two nearest ranks (PostgreSQL's
-`percentile_cont`), to one decimal. A wait is over its level's threshold when it is longer than
-the level's long-wait setting, to the second.
+`percentile_cont`), to one decimal. A wait is over its level's threshold when its whole minutes
+are more than the level's long-wait setting.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ class Counted:
     status: str
     intakes: int
     seen: int
-    over_threshold: int
 
 
 @dataclass(frozen=True)
@@ -75,21 +74,20 @@ def figures(
     waited: Iterable[Waited],
     red_flags: Mapping[str, int],
     rules: Iterable[str],
-) -> dict[str, object]:
+    long_wait_minutes: Mapping[str, int],
+) -> dict[str, Any]:
     """The `GET /api/v1/stats` document (shared/contract.md)."""
     zero = {level.value: 0 for level in LEVELS}
     days = {first + timedelta(days=n): dict(zero) for n in range((last - first).days + 1)}
     by_priority = dict(zero)
     outcomes = {**{status.value: 0 for status in FINISHED}, "open": 0}
     seen = {level.value: 0 for level in LEVELS}
-    over = {level.value: 0 for level in LEVELS}
     for row in counted:
         level = LEVELS[row.rank].value
         days[row.day][level] += row.intakes
         by_priority[level] += row.intakes
         outcomes[row.status if row.status in FINISHED else "open"] += row.intakes
         seen[level] += row.seen
-        over[level] += row.over_threshold
     histograms: dict[str, dict[int, int]] = {level.value: {} for level in LEVELS}
     for wait in waited:
         histogram = histograms[LEVELS[wait.rank].value]
@@ -105,7 +103,11 @@ def figures(
                 "count": seen[level],
                 "median_minutes": percentile(histograms[level], 0.5),
                 "p90_minutes": percentile(histograms[level], 0.9),
-                "over_threshold": over[level],
+                "over_threshold": sum(
+                    count
+                    for minutes, count in histograms[level].items()
+                    if minutes > long_wait_minutes[level]
+                ),
             }
             for level in seen
         },

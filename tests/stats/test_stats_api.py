@@ -14,16 +14,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import URL
 
+from service import audit
 from service.clinic import Clinic
 from service.intake import Accepted, IntakeWriter, submit_intake
 from service.intake.override import override_priority
 from service.intake.retriage import retriage_open_intakes
 from service.intake.status import change_status
-from service.models import AuditEvent, Intake
+from service.models import AuditEvent, Intake, IntakeTally, RedFlag, RedFlagTally
 from service.queue import Status
+from service.retention import erase_intake, purge_intakes
 from service.settings import get_settings
 from service.staff import Principal, Role
 from service.triage import Priority
@@ -249,3 +251,64 @@ async def test_doctors_and_admins_only(client: Client, database_url: URL) -> Non
     ]:
         answered = await as_caller(client, who[caller], "GET", "/api/v1/stats")
         assert answered.status_code == status, caller
+
+
+async def recount(url: URL) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The tallies as they should be, counted again from the intakes and red flags."""
+    minute = case((Intake.seen_after_seconds.is_(None), -1), else_=Intake.seen_after_seconds // 60)
+    intakes = await in_database(
+        url,
+        select(Intake.submitted_day, Intake.queue_rank, Intake.status, minute, func.count())
+        .group_by(Intake.submitted_day, Intake.queue_rank, Intake.status, minute)
+        .order_by(Intake.submitted_day, Intake.queue_rank, Intake.status, minute),
+    )
+    flags = await in_database(
+        url,
+        select(Intake.submitted_day, RedFlag.rule_id, func.count())
+        .join(Intake, Intake.id == RedFlag.intake_id)
+        .where(RedFlag.superseded_at.is_(None))
+        .group_by(Intake.submitted_day, RedFlag.rule_id)
+        .order_by(Intake.submitted_day, RedFlag.rule_id),
+    )
+    return [tuple(row) for row in intakes], [tuple(row) for row in flags]
+
+
+async def tallies(url: URL) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The tallies the triggers kept, without the emptied ones."""
+    t, f = IntakeTally, RedFlagTally
+    intakes = await in_database(
+        url,
+        select(t.day, t.queue_rank, t.status, t.seen_minute, t.intakes)
+        .where(t.intakes != 0)
+        .order_by(t.day, t.queue_rank, t.status, t.seen_minute),
+    )
+    flags = await in_database(
+        url, select(f.day, f.rule_id, f.flags).where(f.flags != 0).order_by(f.day, f.rule_id)
+    )
+    return [tuple(row) for row in intakes], [tuple(row) for row in flags]
+
+
+async def test_the_tallies_are_a_recount_after_every_kind_of_change(
+    service_env: dict[str, str], database_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submissions, moves, an override, a re-triage, then an erasure and a purge: the tallies
+    the database triggers keep are what counting the intakes again gives."""
+    await make_history(tmp_path, monkeypatch)
+    counted = await recount(database_url)
+    assert counted[0]
+    assert counted[1]
+    assert await tallies(database_url) == counted
+    async with database() as db, db.session() as session:
+        await erase_intake(session, await _reference_of(session, HISTORY[6]), audit.SYSTEM)
+        purged = await purge_intakes(session, ist("2026-11-10T12:00:00"), audit.SYSTEM)
+        await session.commit()
+    assert len(purged) == 3
+    counted = await recount(database_url)
+    assert await tallies(database_url) == counted
+    assert sum(row[-1] for row in counted[0]) == len(HISTORY) - 4
+
+
+async def _reference_of(session: Any, planned: Planned) -> str:
+    at = planned.at.astimezone(UTC)
+    reference: str = await session.scalar(select(Intake.reference).where(Intake.submitted_at == at))
+    return reference

@@ -74,6 +74,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "day", "queue_rank", "status", "seen_minute", name=op.f("pk_intake_tally")
         ),
+        # On SQLite the rows are stored in key order (no rowid): a range of days is one scan.
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "red_flag_tally",
@@ -81,6 +83,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.String(length=64), nullable=False),
         sa.Column("flags", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "rule_id", name=op.f("pk_red_flag_tally")),
+        sqlite_with_rowid=False,
     )
     for statement in _POSTGRESQL if bind.dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)

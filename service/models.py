@@ -255,7 +255,7 @@ class IntakeTally(Base):
 
     __tablename__ = "intake_tally"
     # On SQLite the rows are stored in key order (no rowid): a range of days is one scan.
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     queue_rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -269,7 +269,7 @@ class RedFlagTally(Base):
     day carry; kept by triggers on `red_flag` and `intake` like `IntakeTally`."""
 
     __tablename__ = "red_flag_tally"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)

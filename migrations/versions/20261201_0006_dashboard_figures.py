@@ -127,16 +127,18 @@ _FLAG_IN = (
     "SELECT submitted_day, NEW.rule_id, 1 FROM intake WHERE intake.id = NEW.intake_id "
     "ON CONFLICT (day, rule_id) DO UPDATE SET flags = red_flag_tally.flags + 1"
 )
-_FLAG_OUT = (
-    "UPDATE red_flag_tally SET flags = flags - 1 WHERE rule_id = NEW.rule_id "
-    "AND day = (SELECT submitted_day FROM intake WHERE intake.id = NEW.intake_id)"
-)
-# Before an intake goes, its current flags are taken off (they then go with it, by cascade).
-_FLAGS_GONE = (
-    "UPDATE red_flag_tally SET flags = flags - (SELECT count(*) FROM red_flag "
-    "WHERE red_flag.intake_id = OLD.id AND red_flag.rule_id = red_flag_tally.rule_id "
-    "AND red_flag.superseded_at IS NULL) WHERE day = OLD.submitted_day"
-)
+
+
+def _flag_out(row: str) -> str:
+    return (
+        f"UPDATE red_flag_tally SET flags = flags - 1 WHERE rule_id = {row}.rule_id "  # noqa: S608
+        f"AND day = (SELECT submitted_day FROM intake WHERE intake.id = {row}.intake_id)"
+    )
+
+
+# Before an intake goes, its red flags go (rather than after it, by cascade): their own trigger
+# then still finds the intake's day.
+_FLAGS_FIRST = "DELETE FROM red_flag WHERE red_flag.intake_id = OLD.id"
 _KEY_COLUMNS = "submitted_day, queue_rank, status, seen_after_seconds"
 
 _SQLITE = [
@@ -146,8 +148,8 @@ _SQLITE = [
         f"{_uncount('OLD')}; {_count('NEW')}; END"
     ),
     (
-        f"CREATE TRIGGER intake_tally_delete BEFORE DELETE ON intake BEGIN "
-        f"{_uncount('OLD')}; {_FLAGS_GONE}; END"
+        "CREATE TRIGGER intake_tally_delete BEFORE DELETE ON intake BEGIN "
+        f"{_FLAGS_FIRST}; {_uncount('OLD')}; END"
     ),
     (
         "CREATE TRIGGER red_flag_tally_insert AFTER INSERT ON red_flag "
@@ -155,16 +157,25 @@ _SQLITE = [
     ),
     (
         "CREATE TRIGGER red_flag_tally_supersede AFTER UPDATE OF superseded_at ON red_flag "
-        f"WHEN OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL BEGIN {_FLAG_OUT}; END"
+        "WHEN OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL "
+        f"BEGIN {_flag_out('NEW')}; END"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_delete AFTER DELETE ON red_flag "
+        f"WHEN OLD.superseded_at IS NULL BEGIN {_flag_out('OLD')}; END"
     ),
 ]
+# PostgreSQL: concurrent transactions lock tally rows, so a change takes its two rows in key
+# order (and the intake writer inserts in that order): no two transactions wait in a circle.
+_OLD_KEY = f"(OLD.submitted_day, OLD.queue_rank, OLD.status, {_MINUTE.format(row='OLD')})"
+_NEW_KEY = f"(NEW.submitted_day, NEW.queue_rank, NEW.status, {_MINUTE.format(row='NEW')})"
 _POSTGRESQL = [
     (
         "CREATE FUNCTION intake_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF TG_OP IN ('UPDATE', 'DELETE') THEN "
-        f"{_uncount('OLD')}; END IF; "
-        f"IF TG_OP = 'DELETE' THEN {_FLAGS_GONE}; RETURN OLD; END IF; "
-        f"{_count('NEW')}; RETURN NEW; END $$"
+        f"IF TG_OP = 'DELETE' THEN {_FLAGS_FIRST}; {_uncount('OLD')}; RETURN OLD; END IF; "
+        f"IF TG_OP = 'INSERT' THEN {_count('NEW')}; "
+        f"ELSIF {_OLD_KEY} < {_NEW_KEY} THEN {_uncount('OLD')}; {_count('NEW')}; "
+        f"ELSE {_count('NEW')}; {_uncount('OLD')}; END IF; RETURN NEW; END $$"
     ),
     (
         "CREATE TRIGGER intake_tally_change AFTER INSERT OR UPDATE OF "
@@ -176,7 +187,9 @@ _POSTGRESQL = [
     ),
     (
         "CREATE FUNCTION red_flag_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"IF TG_OP = 'INSERT' THEN {_FLAG_IN}; ELSE {_FLAG_OUT}; END IF; RETURN NEW; END $$"
+        f"IF TG_OP = 'INSERT' THEN {_FLAG_IN}; RETURN NEW; END IF; "
+        f"IF TG_OP = 'UPDATE' THEN {_flag_out('NEW')}; RETURN NEW; END IF; "
+        f"{_flag_out('OLD')}; RETURN OLD; END $$"
     ),
     (
         "CREATE TRIGGER red_flag_tally_insert AFTER INSERT ON red_flag FOR EACH ROW "
@@ -186,6 +199,10 @@ _POSTGRESQL = [
         "CREATE TRIGGER red_flag_tally_supersede AFTER UPDATE OF superseded_at ON red_flag "
         "FOR EACH ROW WHEN (OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL) "
         "EXECUTE FUNCTION red_flag_tally()"
+    ),
+    (
+        "CREATE TRIGGER red_flag_tally_delete AFTER DELETE ON red_flag FOR EACH ROW "
+        "WHEN (OLD.superseded_at IS NULL) EXECUTE FUNCTION red_flag_tally()"
     ),
 ]
 
@@ -221,6 +238,7 @@ def _aware(moment: datetime) -> datetime:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER red_flag_tally_delete ON red_flag")
         op.execute("DROP TRIGGER red_flag_tally_supersede ON red_flag")
         op.execute("DROP TRIGGER red_flag_tally_insert ON red_flag")
         op.execute("DROP TRIGGER intake_tally_delete ON intake")
@@ -229,6 +247,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION intake_tally()")
     else:
         for name in (
+            "red_flag_tally_delete",
             "red_flag_tally_supersede",
             "red_flag_tally_insert",
             "intake_tally_delete",

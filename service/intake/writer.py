@@ -154,10 +154,18 @@ async def _insert(
     connection: AsyncConnection, batch: list[_Waiting], intakes: list[NewIntake]
 ) -> None:
     """Every row of the batch (`intakes` are its intakes), one statement per table (an
-    executemany)."""
+    executemany).
+
+    Intakes go in by day and level, red flags by day and rule: the order of the dashboard's
+    tally rows their triggers update (migration 0006). Every writer (one per server process on
+    PostgreSQL) then locks those rows in one order, so two batches never wait on each other in
+    a circle (a deadlock)."""
+    in_order = sorted(intakes, key=lambda intake: (intake.submitted_day, intake.priority.rank))
+    dated = [(intake.submitted_day, row) for intake in in_order for row in intake.red_flag_rows()]
+    flags = [row for _, row in sorted(dated, key=lambda pair: (pair[0], pair[1]["rule_id"]))]
     statements: list[tuple[Any, list[dict[str, Any]]]] = [
-        (_INSERT_INTAKES, [intake.row() for intake in intakes]),
-        (_INSERT_RED_FLAGS, [row for intake in intakes for row in intake.red_flag_rows()]),
+        (_INSERT_INTAKES, [intake.row() for intake in in_order]),
+        (_INSERT_RED_FLAGS, flags),
         (_INSERT_STATUS_CHANGES, [intake.status_row() for intake in intakes]),
         (
             audit.INSERT,

@@ -2,8 +2,8 @@
 
 Waits are counted in whole minutes (the seconds to the doctor, rounded down); the median and
 the 90th percentile interpolate linearly between the two nearest ranks (PostgreSQL's
-`percentile_cont`), to one decimal. A wait is over its level's threshold when its whole minutes
-are more than the level's long-wait setting.
+`percentile_cont`), to one decimal. A wait is over its level's threshold when it reached the
+level's long-wait setting, as the queue marks a long wait (whole minutes at least the setting).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def stats_range(first: date | None, last: date | None, today: date) -> tuple[dat
             "to" if last is None else "from", "Choose days the calendar holds."
         ) from None
     if first > last:
-        raise RangeError("from", "`from` is after `to`.")
+        raise RangeError("from", "The first day is after the last day.")
     if (last - first).days + 1 > MAX_DAYS:
         raise RangeError("to", f"A range is at most {MAX_DAYS} days.")
     return first, last
@@ -54,7 +54,6 @@ class Counted:
     rank: int
     status: str
     intakes: int
-    seen: int
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,11 @@ def figures(
     days = {first + timedelta(days=n): dict(zero) for n in range((last - first).days + 1)}
     by_priority = dict(zero)
     outcomes = {**{status.value: 0 for status in FINISHED}, "open": 0}
-    seen = {level.value: 0 for level in LEVELS}
     for row in counted:
         level = LEVELS[row.rank].value
         days[row.day][level] += row.intakes
         by_priority[level] += row.intakes
         outcomes[row.status if row.status in FINISHED else "open"] += row.intakes
-        seen[level] += row.seen
     histograms: dict[str, dict[int, int]] = {level.value: {} for level in LEVELS}
     for wait in waited:
         histogram = histograms[LEVELS[wait.rank].value]
@@ -100,18 +97,22 @@ def figures(
         "outcomes": outcomes,
         "seen": {
             level: {
-                "count": seen[level],
+                "count": sum(histograms[level].values()),
                 "median_minutes": percentile(histograms[level], 0.5),
                 "p90_minutes": percentile(histograms[level], 0.9),
                 "over_threshold": sum(
                     count
                     for minutes, count in histograms[level].items()
-                    if minutes > long_wait_minutes[level]
+                    if minutes >= long_wait_minutes[level]
                 ),
             }
-            for level in seen
+            for level in by_priority
         },
-        "red_flags": {rule: red_flags.get(rule, 0) for rule in [*rules, *sorted(red_flags)]},
+        # The rule set's rules, fired or not; then a rule of an earlier rule set that fired.
+        "red_flags": {
+            **{rule: red_flags.get(rule, 0) for rule in rules},
+            **{rule: count for rule, count in sorted(red_flags.items()) if count},
+        },
         "days": [
             {"date": day.isoformat(), "total": sum(counts.values()), "by_priority": counts}
             for day, counts in days.items()

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clinic import Clinic
@@ -20,13 +20,12 @@ from service.stats._figures import Counted, Waited, figures, stats_range
 
 def stats_statements(first: date, last: date) -> tuple[Select[Any], Select[Any], Select[Any]]:
     """The three reads of the tallies for intakes submitted from `first` to `last`: intakes by
-    day, level and status (and how many of them were seen); seen intakes by level and whole
-    minute waited; current red flags by rule."""
+    day, level and status; seen intakes by level and whole minute waited (how many were seen,
+    and how long they waited, from the same rows); current red flags by rule."""
     intakes = IntakeTally
     in_range = intakes.day.between(first, last)
-    seen = func.sum(case((intakes.seen_minute >= 0, intakes.intakes), else_=0))
     counts = (
-        select(intakes.day, intakes.queue_rank, intakes.status, func.sum(intakes.intakes), seen)
+        select(intakes.day, intakes.queue_rank, intakes.status, func.sum(intakes.intakes))
         .where(in_range)
         .group_by(intakes.day, intakes.queue_rank, intakes.status)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
@@ -29,8 +30,10 @@ async def test_doctors_and_admins_see_the_figures_of_the_api(
         html = page.text
         assert 'href="/staff/dashboard"' in html  # in the staff navigation
         assert html.count('<svg class="chart"') == 4
-        assert "RF-PRIAPISM" in html
-        assert "RF-STI" in html
+        # The tables hold the API's numbers: the red flags that fired, the intakes of the range.
+        for rule in ("RF-PRIAPISM", "RF-STI"):
+            assert re.search(rf'{rule}<span class="rule-title">[^<]*</span></th><td>1</td>', html)
+        assert re.search(r"All days</th><td>1</td><td>1</td><td>0</td><td>1</td><td>3</td>", html)
         assert f"{api['from']}" in html
         assert f"{api['to']}" in html
     # The CSV holds the API's figures, one per row.
@@ -78,7 +81,7 @@ async def test_a_range_it_cannot_draw_is_explained_on_the_page(
     who = await callers(client, database_url)
     for query, words in [
         ("from=2026-11-12&to=2026-11-10", "after"),
-        ("from=2024-01-01&to=2026-01-01", "at most 366 days"),
+        ("from=2024-01-01&to=2026-01-01", "A range is at most 366 days."),
         ("from=not-a-day", "YYYY-MM-DD"),
     ]:
         page = await as_caller(client, who["doctor"], "GET", f"/staff/dashboard?{query}")

@@ -8,7 +8,7 @@ queue, a doctor's override, a re-triage under a changed rule set), in the clinic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from service.queue import Status
 from service.retention import erase_intake, purge_intakes
 from service.settings import get_settings
 from service.staff import Principal, Role
+from service.stats._figures import Waited, figures
 from service.triage import Priority
 from tests.databases import in_database
 from tests.patients import patient_json
@@ -312,3 +313,20 @@ async def _reference_of(session: Any, planned: Planned) -> str:
     at = planned.at.astimezone(UTC)
     reference: str = await session.scalar(select(Intake.reference).where(Intake.submitted_at == at))
     return reference
+
+
+def test_a_wait_is_over_its_threshold_once_it_reached_it() -> None:
+    """As the queue marks a long wait: whole minutes at least the setting (5:00 to 5:59 of an
+    emergency is over 5 minutes; 4:59 is not)."""
+    waited = [Waited(0, 4, 1), Waited(0, 5, 2), Waited(0, 6, 1)]
+    day = date(2026, 11, 10)
+    document = figures(day, day, "Asia/Kolkata", [], waited, {}, [], LONG_WAITS)
+    assert document["seen"]["emergency"] == {
+        "count": 4,
+        "median_minutes": 5.0,
+        "p90_minutes": 5.7,
+        "over_threshold": 3,
+    }
+
+
+LONG_WAITS = {"emergency": 5, "urgent": 60, "soon": 240, "routine": 480}

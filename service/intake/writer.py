@@ -24,7 +24,7 @@ from typing import Any, Self
 
 import structlog
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service import audit
@@ -42,6 +42,7 @@ Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 _INSERT_INTAKES = insert(Intake)
+_TRY_AGAIN = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 _INSERT_RED_FLAGS = insert(RedFlag)
 _INSERT_STATUS_CHANGES = insert(StatusChange)
 
@@ -118,7 +119,7 @@ class IntakeWriter:
 
     async def _write(self, batch: list[_Waiting]) -> None:
         try:
-            await self._commit(batch)
+            await self._commit_again_on_deadlock(batch)
         except Exception as error:  # noqa: BLE001 - each submitter gets what its commit raised
             if len(batch) == 1 or not isinstance(error, IntegrityError):
                 for waiting in batch:
@@ -126,7 +127,7 @@ class IntakeWriter:
                 return
             for waiting in batch:
                 try:
-                    await self._commit([waiting])
+                    await self._commit_again_on_deadlock([waiting])
                 except Exception as alone:  # noqa: BLE001 - it is handed to its submitter
                     waiting.stored.set_exception(alone)
                 else:
@@ -134,6 +135,18 @@ class IntakeWriter:
             return
         for waiting in batch:
             waiting.stored.set_result(None)
+
+    async def _commit_again_on_deadlock(self, batch: list[_Waiting]) -> None:
+        """PostgreSQL aborts one of two transactions that wait on each other (a deadlock, or a
+        serialization failure): that one is tried once more, as a fresh transaction."""
+        try:
+            await self._commit(batch)
+        except DBAPIError as error:
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            if sqlstate not in _TRY_AGAIN:
+                raise
+            log.warning("intake writer tries a batch again", sqlstate=sqlstate)
+            await self._commit(batch)
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         async with self._sessions() as session:
@@ -156,16 +169,15 @@ async def _insert(
     """Every row of the batch (`intakes` are its intakes), one statement per table (an
     executemany).
 
-    Intakes go in by day and level, red flags by day and rule: the order of the dashboard's
-    tally rows their triggers update (migration 0006). Every writer (one per server process on
-    PostgreSQL) then locks those rows in one order, so two batches never wait on each other in
-    a circle (a deadlock)."""
+    Intakes go in by day and level: the order of the dashboard's tally rows their trigger
+    updates (migration 0006), so writers in several server processes (PostgreSQL) lock those
+    rows, the busiest ones, in one order. Each intake's red flags keep their rule-set order (the
+    order they are shown in); two batches can then still lock two rules' tally rows in opposite
+    orders, and a deadlock costs the batch one more try (`_commit_again_on_deadlock`)."""
     in_order = sorted(intakes, key=lambda intake: (intake.submitted_day, intake.priority.rank))
-    dated = [(intake.submitted_day, row) for intake in in_order for row in intake.red_flag_rows()]
-    flags = [row for _, row in sorted(dated, key=lambda pair: (pair[0], pair[1]["rule_id"]))]
     statements: list[tuple[Any, list[dict[str, Any]]]] = [
         (_INSERT_INTAKES, [intake.row() for intake in in_order]),
-        (_INSERT_RED_FLAGS, flags),
+        (_INSERT_RED_FLAGS, [row for intake in in_order for row in intake.red_flag_rows()]),
         (_INSERT_STATUS_CHANGES, [intake.status_row() for intake in intakes]),
         (
             audit.INSERT,

@@ -4,7 +4,9 @@ patients waited for the doctor, which red flags fired; for a range of clinic-loc
 from service.stats._figures import (
     DEFAULT_DAYS,
     MAX_DAYS,
+    Counted,
     RangeError,
+    Waited,
     figures,
     figures_csv,
     percentile,
@@ -15,7 +17,9 @@ from service.stats._read import clinic_figures, read_counts, stats_statements
 __all__ = [
     "DEFAULT_DAYS",
     "MAX_DAYS",
+    "Counted",
     "RangeError",
+    "Waited",
     "clinic_figures",
     "figures",
     "figures_csv",

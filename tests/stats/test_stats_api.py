@@ -28,7 +28,7 @@ from service.queue import Status
 from service.retention import erase_intake, purge_intakes
 from service.settings import get_settings
 from service.staff import Principal, Role
-from service.stats._figures import Waited, figures
+from service.stats import Waited, figures
 from service.triage import Priority
 from tests.databases import in_database
 from tests.patients import patient_json

@@ -37,7 +37,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BATCH = 5_000
+BATCH = 1_000  # intakes per page (SQLite's backfill); 1,000 ids fit one IN list
 
 intake = sa.table(
     "intake",
@@ -208,18 +208,45 @@ _POSTGRESQL = [
 
 
 def _fill_in(connection: sa.Connection) -> None:
+    """Each stored intake's day (in CLINIC_TIMEZONE, as the migration runs) and wait."""
     zone = get_settings().clinic_timezone
-    seen = dict(
+    if connection.dialect.name == "postgresql":
+        # Set-based: two statements, whatever the number of intakes.
         connection.execute(
-            sa.select(status_change.c.intake_id, sa.func.min(status_change.c.changed_at))
-            .where(status_change.c.to_status == "with_doctor")
-            .group_by(status_change.c.intake_id)
-        ).all()
-    )
-    rows = connection.execute(sa.select(intake.c.id, intake.c.submitted_at)).all()
-    for start in range(0, len(rows), BATCH):
+            sa.text(
+                "UPDATE intake SET submitted_day = (submitted_at AT TIME ZONE :zone)::date"
+            ).bindparams(zone=zone.key)
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE intake SET seen_after_seconds = GREATEST(0, floor(extract(epoch FROM "
+                "seen.at - intake.submitted_at)))::integer FROM (SELECT intake_id, "
+                "min(changed_at) AS at FROM status_change WHERE to_status = 'with_doctor' "
+                "GROUP BY intake_id) AS seen WHERE seen.intake_id = intake.id"
+            )
+        )
+        return
+    # SQLite has no time zones: page by page in Python, a page of intakes in memory at a time.
+    after = None
+    while True:
+        page = sa.select(intake.c.id, intake.c.submitted_at).order_by(intake.c.id).limit(BATCH)
+        if after is not None:
+            page = page.where(intake.c.id > after)
+        rows = connection.execute(page).all()
+        if not rows:
+            return
+        seen = dict(
+            connection.execute(
+                sa.select(status_change.c.intake_id, sa.func.min(status_change.c.changed_at))
+                .where(
+                    status_change.c.to_status == "with_doctor",
+                    status_change.c.intake_id.in_([intake_id for intake_id, _ in rows]),
+                )
+                .group_by(status_change.c.intake_id)
+            ).all()
+        )
         updates = []
-        for intake_id, submitted_at in rows[start : start + BATCH]:
+        for intake_id, submitted_at in rows:
             at = _aware(submitted_at)
             seen_at = seen.get(intake_id)
             wait = None if seen_at is None else max(0, int((_aware(seen_at) - at).total_seconds()))
@@ -230,6 +257,7 @@ def _fill_in(connection: sa.Connection) -> None:
             .values(submitted_day=sa.bindparam("day"), seen_after_seconds=sa.bindparam("wait")),
             updates,
         )
+        after = rows[-1][0]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.questionnaire import Language, is_language
+from service.questionnaire import ANSWER_VALUE, Language, is_language
 
 JsonObject = dict[str, Any]
 
@@ -23,14 +23,13 @@ JsonObject = dict[str, Any]
 MAX_PROBLEMS = 40
 MAX_ECHOED = 80
 
-# The answer's value[x] of each Questionnaire item type, and the Python type it must hold.
-_VALUE_OF_TYPE: Mapping[str, tuple[str, type | tuple[type, ...]]] = {
-    "boolean": ("valueBoolean", bool),
-    "integer": ("valueInteger", int),
-    "string": ("valueString", str),
-    "text": ("valueString", str),
-    "date": ("valueDate", str),
-    "choice": ("valueCoding", dict),
+# The Python type each answer value[x] holds in JSON.
+_JSON_TYPE: Mapping[str, type] = {
+    "valueBoolean": bool,
+    "valueInteger": int,
+    "valueString": str,
+    "valueDate": str,
+    "valueCoding": dict,
 }
 
 
@@ -229,7 +228,8 @@ class _Reading:
 
     def value(self, answer: object, question: JsonObject) -> object | None:
         link_id, kind = question["linkId"], question["type"]
-        key, python_type = _VALUE_OF_TYPE[kind]
+        key = ANSWER_VALUE[kind]
+        python_type = _JSON_TYPE[key]
         values = (
             {k: v for k, v in answer.items() if k.startswith("value")}
             if isinstance(answer, dict)

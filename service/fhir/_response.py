@@ -19,6 +19,7 @@ from service.questionnaire import (
     Language,
     Questionnaire,
     answer_system,
+    answer_value,
     is_language,
     load_questionnaire,
     questionnaire_url,
@@ -138,19 +139,18 @@ def _parts(value: AnswerValue) -> tuple[bool | int | str | date, ...]:
 def _answer(
     item: Item, value: bool | int | str | date, language: Language, base: str
 ) -> JsonObject:
+    key = answer_value(item.type)
     match item.type:
-        case ItemType.BOOLEAN:
-            return {"valueBoolean": value}
-        case ItemType.INTEGER:
-            return {"valueInteger": value}
+        case ItemType.BOOLEAN | ItemType.INTEGER:
+            return {key: value}
         case ItemType.DATE:
-            return {"valueDate": value.isoformat() if isinstance(value, date) else str(value)}
+            return {key: value.isoformat() if isinstance(value, date) else str(value)}
         case ItemType.CHOICE | ItemType.MULTI_CHOICE:
             # Exactly as the Questionnaire's answerOption codings.
             words = {option.code: option.text.get(language) for option in item.options}
             coding = {"system": answer_system(base, item.link_id), "code": str(value)}
             if str(value) in words:
                 coding["display"] = words[str(value)]
-            return {"valueCoding": coding}
+            return {key: coding}
         case _:
-            return {"valueString": str(value)}
+            return {key: str(value)}

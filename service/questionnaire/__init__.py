@@ -2,7 +2,9 @@
 
 from service.questionnaire._answers import age_on
 from service.questionnaire._fhir import (
+    ANSWER_VALUE,
     answer_system,
+    answer_value,
     consent_version_extension,
     fhir_name,
     questionnaire_url,
@@ -40,6 +42,7 @@ from service.questionnaire._validation import (
 from service.questionnaire._words import answer_in_words, question_in_words
 
 __all__ = [
+    "ANSWER_VALUE",
     "DEFAULT_DEFINITION",
     "LANGUAGES",
     "NOT_ENABLED",
@@ -63,6 +66,7 @@ __all__ = [
     "age_on",
     "answer_in_words",
     "answer_system",
+    "answer_value",
     "answers_from_form",
     "consent_version_extension",
     "error_messages",

@@ -30,7 +30,22 @@ _FHIR_TYPE = {
     ItemType.MULTI_CHOICE: "choice",
 }
 
+# The QuestionnaireResponse answer value[x] of each Questionnaire item type (FHIR R4).
+ANSWER_VALUE = {
+    "boolean": "valueBoolean",
+    "integer": "valueInteger",
+    "string": "valueString",
+    "text": "valueString",
+    "date": "valueDate",
+    "choice": "valueCoding",
+}
+
 JsonObject = dict[str, Any]
+
+
+def answer_value(item_type: ItemType) -> str:
+    """The value[x] an answer to an item of this type carries in a QuestionnaireResponse."""
+    return ANSWER_VALUE[_FHIR_TYPE[item_type]]
 
 
 def answer_system(base: str, link_id: str) -> str:
